@@ -1,0 +1,310 @@
+/*
+ * troupe — Ray Core's programming model as an embeddable C11 library.
+ *
+ * Tasks return futures (refs), an object store holds immutable byte values,
+ * and everything runs on a work-stealing thread pool inside your process.
+ * This is the only public header.
+ *
+ * Conventions that hold for every function below:
+ *  - Every fallible call returns a troupe_err; results come back through
+ *    out-parameters, which are written only on TROUPE_OK (unless a comment
+ *    says otherwise).  A failed call changes nothing.
+ *  - A call that fails never calls its callback and never hands out a ref.
+ *  - Every function may be called from any thread, including from inside task
+ *    bodies, unless its comment says otherwise.  Threads the runtime has never
+ *    seen are registered lazily; callers need do nothing.
+ *  - A ref handed to you (by submit, put, retain) is yours to release once.
+ *
+ * Copyright 2026 the troupe authors.  SPDX-License-Identifier: Apache-2.0
+ */
+#ifndef TROUPE_H
+#define TROUPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(TROUPE_BUILDING) && defined(__GNUC__)
+#define TROUPE_API __attribute__((visibility("default")))
+#else
+#define TROUPE_API
+#endif
+
+#if defined(__GNUC__)
+#define TROUPE_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define TROUPE_PRINTF(f, a)
+#endif
+
+/* ---------------------------------------------------------------- errors */
+
+/* X(name, text): one list makes the enum and troupe_strerror(). */
+#define TROUPE_ERRORS(X)                                                     \
+	X(OK, "success")                                                     \
+	X(EINVAL, "invalid argument")                                        \
+	X(ENOMEM, "out of memory")                                           \
+	X(ETIMEDOUT, "timed out before the object was ready")                \
+	X(ESHUTDOWN, "the runtime is shutting down")                         \
+	X(ETASK, "the task failed (see troupe_error_message)")               \
+	X(ESTALE, "unknown ref, or one already released")                    \
+	X(EFOREIGN, "the ref belongs to another runtime")                    \
+	X(ENOTFOUND, "no function is registered under that name")            \
+	X(EEXIST, "that name is already registered")                         \
+	X(ETYPE, "the value does not have the requested type")               \
+	X(ESYSTEM, "the operating system refused a resource (threads, fds)")
+
+typedef enum troupe_err {
+#define TROUPE_ERR_ENUM_(name, text) TROUPE_##name,
+	TROUPE_ERRORS(TROUPE_ERR_ENUM_)
+#undef TROUPE_ERR_ENUM_
+	TROUPE_NERRORS
+} troupe_err;
+
+/* A static, human-readable text for err (never NULL; unknown codes get a
+ * generic text).  Any thread. */
+TROUPE_API const char *troupe_strerror(troupe_err err);
+
+/* ----------------------------------------------------------------- types */
+
+/* A runtime.  Opaque; created by troupe_init, destroyed by troupe_shutdown. */
+typedef struct troupe troupe;
+
+/* The context a task body runs in: how it returns values or fails.  Valid
+ * only during that body's call, on the thread running it. */
+typedef struct troupe_ctx troupe_ctx;
+
+/* A future / object reference.  A plain 64-bit id: copying it does not
+ * retain it.  Id 0 is never a valid ref.  The top 12 bits are reserved for
+ * a node number (the TCP bridge); the next 12 name the runtime. */
+typedef struct troupe_ref {
+	uint64_t id;
+} troupe_ref;
+
+/* A read-only view of an immutable value.  Borrowed: valid while the ref it
+ * came from is held (for task arguments: during the body). */
+typedef struct troupe_value {
+	const void *data;
+	size_t size;
+} troupe_value;
+
+/* A task body.  args[i] views argument i (inline bytes, or the value of a
+ * ref argument, zero-copy).  Report a result with troupe_return*() and a
+ * failure with troupe_fail(); a body that does neither returns an empty
+ * value.  Runs on a worker thread; may submit, get, wait and put. */
+typedef void (*troupe_fn)(troupe *rt, troupe_ctx *ctx,
+			  const troupe_value *args, size_t nargs);
+
+/* Frees a buffer given to troupe_put_owned / troupe_return_owned. */
+typedef void (*troupe_free_fn)(void *data);
+
+/* Called once when a ref resolves, with its status (TROUPE_OK, the error it
+ * resolved to, or TROUPE_ESHUTDOWN).  The callback borrows ref: retain it to
+ * keep the value beyond the call. */
+typedef void (*troupe_ready_fn)(troupe *rt, troupe_ref ref, troupe_err status,
+				void *arg);
+
+/* ------------------------------------------------------------- runtime */
+
+typedef struct troupe_config {
+	/* Worker threads; 0 = one per online CPU. */
+	unsigned num_workers;
+	/* How long an idle worker spins looking for work before it parks, in
+	 * microseconds.  0 = the default (see lib/sched.md); a negative value
+	 * parks at once. */
+	int spin_us;
+	/* Upper bound on threads, counting the extra workers started while
+	 * others block in get/wait inside task bodies.  0 = a default of
+	 * num_workers + 256. */
+	unsigned max_threads;
+} troupe_config;
+
+/* Starts a runtime.  cfg may be NULL for defaults; it is read, not kept.
+ * On success *rt is yours until troupe_shutdown.  Several runtimes may live
+ * in one process and never see each other. */
+TROUPE_API troupe_err troupe_init(troupe **rt, const troupe_config *cfg);
+
+/* Stops rt and frees everything it owns.  Refs not yet resolved resolve to
+ * TROUPE_ESHUTDOWN: blocked get/wait calls in other threads return it,
+ * on_ready callbacks run with it, queued tasks never run.  Bodies already
+ * running are waited for (their gets of unresolved refs return
+ * TROUPE_ESHUTDOWN).  Calls made on other threads while shutdown runs return
+ * TROUPE_ESHUTDOWN; once it returns, rt is freed and must not be used again,
+ * like a pointer after free().  Call it from a thread outside rt's pool
+ * (a body calling it gets TROUPE_EINVAL). */
+TROUPE_API troupe_err troupe_shutdown(troupe *rt);
+
+/* Number of worker threads rt was started with (not counting the extra ones
+ * it starts while bodies block). */
+TROUPE_API troupe_err troupe_num_workers(troupe *rt, unsigned *n);
+
+/* -------------------------------------------------------------- objects */
+
+/* Stores a copy of data[0..size) and hands back a new ref to it.  data may
+ * be NULL only when size is 0.  The caller's buffer is free again on
+ * return. */
+TROUPE_API troupe_err troupe_put(troupe *rt, const void *data, size_t size,
+				 troupe_ref *ref);
+
+/* Like troupe_put but zero-copy: on success the runtime owns data and calls
+ * free_fn(data) (if free_fn is not NULL) once the object is gone.  On
+ * failure the caller still owns data. */
+TROUPE_API troupe_err troupe_put_owned(troupe *rt, void *data, size_t size,
+				       troupe_free_fn free_fn,
+				       troupe_ref *ref);
+
+/* Typed puts: an int64 / a double stored as its 8 bytes; a string stored
+ * with its terminating NUL. */
+TROUPE_API troupe_err troupe_put_i64(troupe *rt, int64_t v, troupe_ref *ref);
+TROUPE_API troupe_err troupe_put_f64(troupe *rt, double v, troupe_ref *ref);
+TROUPE_API troupe_err troupe_put_str(troupe *rt, const char *s,
+				     troupe_ref *ref);
+
+/* Adds a reference to ref (TROUPE_ESTALE if it is unknown or released). */
+TROUPE_API troupe_err troupe_retain(troupe *rt, troupe_ref ref);
+
+/* Drops one reference.  The object is freed once no ref and no task needs
+ * it.  Releasing more times than you retained returns TROUPE_ESTALE and
+ * changes nothing. */
+TROUPE_API troupe_err troupe_release(troupe *rt, troupe_ref ref);
+
+/* Blocks until ref resolves, or for timeout_s seconds (negative: forever;
+ * 0: just look).  On TROUPE_OK, *value views the bytes; the view stays valid
+ * while the caller holds ref.  A failed task gives TROUPE_ETASK (or the
+ * code it failed with), *value untouched.  TROUPE_ETIMEDOUT leaves the
+ * object untouched.  value may be NULL to only wait.  Inside a body, a get
+ * never deadlocks the pool: the worker runs the awaited task itself when it
+ * has not started, else the pool adds a thread while this one waits. */
+TROUPE_API troupe_err troupe_get(troupe *rt, troupe_ref ref, double timeout_s,
+				 troupe_value *value);
+
+/* Typed gets: TROUPE_ETYPE when the value is not 8 bytes (i64/f64) or not a
+ * NUL-terminated string; *s stays valid while ref is held. */
+TROUPE_API troupe_err troupe_get_i64(troupe *rt, troupe_ref ref,
+				     double timeout_s, int64_t *v);
+TROUPE_API troupe_err troupe_get_f64(troupe *rt, troupe_ref ref,
+				     double timeout_s, double *v);
+TROUPE_API troupe_err troupe_get_str(troupe *rt, troupe_ref ref,
+				     double timeout_s, const char **s);
+
+/* Reads a value view as a type (for task arguments and get results). */
+TROUPE_API troupe_err troupe_value_i64(const troupe_value *v, int64_t *out);
+TROUPE_API troupe_err troupe_value_f64(const troupe_value *v, double *out);
+TROUPE_API troupe_err troupe_value_str(const troupe_value *v,
+				       const char **out);
+
+/* Ray's ray.wait: blocks until at least num_ready of refs[0..n) have
+ * resolved (to a value or an error), or for timeout_s (negative: forever).
+ * ready[i] is set to whether refs[i] resolved, in input order, in every
+ * case where the refs were valid.  Returns TROUPE_OK when num_ready were
+ * reached, TROUPE_ETIMEDOUT when the time ran out first.  1 <= num_ready <=
+ * n; the same ref may appear more than once. */
+TROUPE_API troupe_err troupe_wait(troupe *rt, const troupe_ref *refs, size_t n,
+				  size_t num_ready, double timeout_s,
+				  bool *ready);
+
+/* When ref resolved and it failed: *msg is the error text (which says where
+ * the failure started), valid while ref is held.  TROUPE_EINVAL when ref
+ * holds a value or is not resolved yet. */
+TROUPE_API troupe_err troupe_error_message(troupe *rt, troupe_ref ref,
+					   const char **msg);
+
+/* Calls cb(rt, ref, status, arg) once ref resolves: on the thread that
+ * resolves it (a worker, or the caller at once if it already has).  Keep cb
+ * short and non-blocking.  The registration keeps the object alive until cb
+ * returns, so the caller may release ref right after this call. */
+TROUPE_API troupe_err troupe_on_ready(troupe *rt, troupe_ref ref,
+				      troupe_ready_fn cb, void *arg);
+
+/* The event-loop path: like troupe_on_ready, but cb runs on whichever thread
+ * calls troupe_dispatch — a GUI or libuv/GLib loop that polls the fd from
+ * troupe_completion_fd. */
+TROUPE_API troupe_err troupe_on_ready_post(troupe *rt, troupe_ref ref,
+					   troupe_ready_fn cb, void *arg);
+
+/* A file descriptor (eventfd) that is readable while posted completions wait
+ * for troupe_dispatch.  Owned by rt: do not close it.  Poll it for POLLIN. */
+TROUPE_API troupe_err troupe_completion_fd(troupe *rt, int *fd);
+
+/* Runs the posted callbacks that are due, on the calling thread, and clears
+ * the fd's readiness.  *ran (may be NULL) gets how many ran.  Never blocks. */
+TROUPE_API troupe_err troupe_dispatch(troupe *rt, size_t *ran);
+
+/* ---------------------------------------------------------------- tasks */
+
+enum troupe_arg_kind { TROUPE_ARG_BYTES = 1, TROUPE_ARG_REF = 2 };
+
+/* One task argument: inline bytes (copied at submit) or a ref (the task runs
+ * once it is ready and sees its value zero-copy). */
+typedef struct troupe_arg {
+	enum troupe_arg_kind kind;
+	troupe_ref ref;
+	const void *data;
+	size_t size;
+} troupe_arg;
+
+#define TROUPE_BYTES(p, n)                                                  \
+	((troupe_arg){.kind = TROUPE_ARG_BYTES, .data = (p), .size = (n)})
+#define TROUPE_REF(r) ((troupe_arg){.kind = TROUPE_ARG_REF, .ref = (r)})
+#define TROUPE_I64(x) TROUPE_BYTES(&(int64_t){(x)}, sizeof(int64_t))
+#define TROUPE_F64(x) TROUPE_BYTES(&(double){(x)}, sizeof(double))
+#define TROUPE_STR(s) TROUPE_BYTES((s), strlen(s) + 1)
+
+typedef struct troupe_task_opts {
+	/* How many refs the task fills (0 means 1). */
+	unsigned num_returns;
+	/* A name for error messages; registered functions get theirs. */
+	const char *name;
+} troupe_task_opts;
+
+/* Submits fn(args) and returns at once.  refs must have room for
+ * opts->num_returns refs (1 when opts is NULL); each is yours to release.
+ * args are copied (or retained, for refs) before this returns. */
+TROUPE_API troupe_err troupe_submit(troupe *rt, troupe_fn fn,
+				    const troupe_arg *args, size_t nargs,
+				    const troupe_task_opts *opts,
+				    troupe_ref *refs);
+
+/* Registers fn under name (copied) so it can be submitted by name — what the
+ * process isolation and the node bridge move.  TROUPE_EEXIST when the name
+ * is taken. */
+TROUPE_API troupe_err troupe_register(troupe *rt, const char *name,
+				      troupe_fn fn);
+
+/* troupe_submit for a registered name (TROUPE_ENOTFOUND if none). */
+TROUPE_API troupe_err troupe_submit_named(troupe *rt, const char *name,
+					  const troupe_arg *args, size_t nargs,
+					  const troupe_task_opts *opts,
+					  troupe_ref *refs);
+
+/* -------------------------------------------- inside a body (ctx only) */
+
+/* Sets return value 0 (a copy of data[0..size)).  Calling a return twice for
+ * the same index, or after troupe_fail, gives TROUPE_EINVAL. */
+TROUPE_API troupe_err troupe_return(troupe_ctx *ctx, const void *data,
+				    size_t size);
+/* Sets return value index (for opts.num_returns > 1). */
+TROUPE_API troupe_err troupe_return_at(troupe_ctx *ctx, unsigned index,
+				       const void *data, size_t size);
+/* Zero-copy return: the runtime takes data and later calls free_fn. */
+TROUPE_API troupe_err troupe_return_owned(troupe_ctx *ctx, unsigned index,
+					  void *data, size_t size,
+					  troupe_free_fn free_fn);
+TROUPE_API troupe_err troupe_return_i64(troupe_ctx *ctx, int64_t v);
+TROUPE_API troupe_err troupe_return_f64(troupe_ctx *ctx, double v);
+TROUPE_API troupe_err troupe_return_str(troupe_ctx *ctx, const char *s);
+
+/* Fails the task: every ref it fills resolves to TROUPE_ETASK with this
+ * message; tasks that take them as arguments do not run and carry it on.
+ * Returns TROUPE_ETASK (so a body may `return (void)troupe_fail(...)`). */
+TROUPE_API troupe_err troupe_fail(troupe_ctx *ctx, const char *fmt, ...)
+	TROUPE_PRINTF(2, 3);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* TROUPE_H */
