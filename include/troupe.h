@@ -133,9 +133,10 @@ TROUPE_API troupe_err troupe_init(troupe **rt, const troupe_config *cfg);
  * on_ready callbacks run with it, queued tasks never run.  Bodies already
  * running are waited for (their gets of unresolved refs return
  * TROUPE_ESHUTDOWN).  Calls made on other threads while shutdown runs return
- * TROUPE_ESHUTDOWN; once it returns, rt is freed and must not be used again,
- * like a pointer after free().  Call it from a thread outside rt's pool
- * (a body calling it gets TROUPE_EINVAL). */
+ * TROUPE_ESHUTDOWN; other threads' calls must have returned before shutdown
+ * does: once it returns, rt is freed and must not be used again, like a
+ * pointer after free().  Call it from a thread outside rt's pool (a body
+ * calling it gets TROUPE_EINVAL). */
 TROUPE_API troupe_err troupe_shutdown(troupe *rt);
 
 /* Number of worker threads rt was started with (not counting the extra ones
@@ -151,8 +152,8 @@ TROUPE_API troupe_err troupe_put(troupe *rt, const void *data, size_t size,
 				 troupe_ref *ref);
 
 /* Like troupe_put but zero-copy: on success the runtime owns data and calls
- * free_fn(data) (if free_fn is not NULL) once the object is gone.  On
- * failure the caller still owns data. */
+ * free_fn(data) once the object is gone (free_fn is required).  On failure
+ * the caller still owns data. */
 TROUPE_API troupe_err troupe_put_owned(troupe *rt, void *data, size_t size,
 				       troupe_free_fn free_fn,
 				       troupe_ref *ref);

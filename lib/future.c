@@ -1,0 +1,500 @@
+/* get / wait / on_ready / the completion fd: everything that waits for an
+ * object to resolve. */
+#include "internal.h"
+#include "task.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <math.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mimalloc.h>
+
+#include "rcu.h"
+
+/* How long a blocked get spins before it sleeps.  A task that is already
+ * running usually finishes within this; sleeping costs a futex round trip
+ * (65-85 us here), spinning at most this much CPU. */
+#define GET_SPIN_NS 20000
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+/* A thread sleeping until `count` reaches `need` (1 for get; num_ready for
+ * wait).  Each object it waits on gets its own waiter node pointing here. */
+struct sleeper {
+	_Atomic uint32_t count;
+	uint32_t need;
+};
+
+struct sleeper_node {
+	struct troupe__waiter w;
+	struct sleeper *s;
+	/* Set (release) once the resolver is done with this node. */
+	_Atomic uint32_t fired;
+	bool added; /* hung on its object's list (wait only) */
+};
+
+static void sleeper_wake(troupe *rt, struct troupe__waiter *w,
+			 struct troupe__obj *o)
+{
+	(void)rt, (void)o;
+	struct sleeper_node *n = caa_container_of(w, struct sleeper_node, w);
+	struct sleeper *s = n->s;
+	/* Release: the sleeper that sees the count sees the resolution. */
+	uint32_t c = atomic_fetch_add_explicit(&s->count, 1,
+					       memory_order_acq_rel) +
+		     1;
+	bool wake = c == s->need;
+	/* After this store the node (on the sleeper's stack) may be gone;
+	 * the sleeper may be too, so s is not touched after the wake below,
+	 * whose only risk is a spurious wake-up of whoever reuses the word —
+	 * which futex callers loop on anyway. */
+	atomic_store_explicit(&n->fired, 1, memory_order_release);
+	if (wake)
+		syscall(SYS_futex, &s->count, FUTEX_WAKE_PRIVATE, 1, NULL,
+			NULL, 0);
+}
+
+static int64_t deadline_of(double timeout_s)
+{
+	if (timeout_s < 0 || isinf(timeout_s))
+		return -1;
+	if (timeout_s > 1e9)
+		timeout_s = 1e9;
+	return troupe__now_ns() + (int64_t)(timeout_s * 1e9);
+}
+
+/* Sleeps until s->count >= s->need or the deadline (-1: none).  True if the
+ * count was reached. */
+static bool sleep_until(struct sleeper *s, int64_t deadline)
+{
+	for (;;) {
+		/* Acquire: pairs with sleeper_wake. */
+		uint32_t c = atomic_load_explicit(&s->count,
+						  memory_order_acquire);
+		if (c >= s->need)
+			return true;
+		struct timespec ts, *tsp = NULL;
+		if (deadline >= 0) {
+			int64_t left = deadline - troupe__now_ns();
+			if (left <= 0)
+				return false;
+			ts.tv_sec = left / 1000000000;
+			ts.tv_nsec = left % 1000000000;
+			tsp = &ts;
+		}
+		syscall(SYS_futex, &s->count, FUTEX_WAIT_PRIVATE, c, tsp, NULL,
+			0);
+	}
+}
+
+/* Takes n off o's list, or, if its resolver already has it, waits until
+ * the resolver is done with it (it is about to be, or has been). */
+static void unhook(troupe *rt, struct troupe__obj *o, struct sleeper_node *n)
+{
+	if (troupe__waiter_remove(rt, o, &n->w))
+		return;
+	while (atomic_load_explicit(&n->fired, memory_order_acquire) == 0)
+		cpu_relax();
+}
+
+/* Waits (blocks) until o resolved or the deadline passed; o is held by the
+ * caller.  Inside a body: first runs o's task itself when it has not
+ * started, and blocks only with compensation. */
+static bool await(troupe *rt, struct troupe__obj *o, int64_t deadline)
+{
+	if (troupe__obj_done(o))
+		return true;
+	if (deadline == 0)
+		return false;
+	struct troupe__worker *self = troupe__sched_self(rt);
+	if (self != NULL && troupe__task_run_inline(rt, o)) {
+		troupe__sched_trim(rt, self);
+		if (troupe__obj_done(o))
+			return true;
+	}
+	int64_t spin_until = troupe__now_ns() + GET_SPIN_NS;
+	if (deadline >= 0 && deadline < spin_until)
+		spin_until = deadline;
+	do {
+		for (int i = 0; i < 32; i++)
+			cpu_relax();
+		if (troupe__obj_done(o))
+			return true;
+	} while (troupe__now_ns() < spin_until);
+	if (deadline >= 0 && troupe__now_ns() >= deadline)
+		return false;
+
+	struct sleeper s = {.need = 1};
+	struct sleeper_node n = {.w.wake = sleeper_wake, .s = &s};
+	atomic_init(&s.count, 0);
+	atomic_init(&n.fired, 0);
+	if (!troupe__waiter_add(rt, o, &n.w))
+		return true;
+	if (self != NULL)
+		troupe__sched_block_begin(rt, self);
+	bool done = sleep_until(&s, deadline);
+	if (self != NULL)
+		troupe__sched_block_end(rt, self);
+	if (!done)
+		unhook(rt, o, &n);
+	else
+		while (atomic_load_explicit(&n.fired, memory_order_acquire) ==
+		       0)
+			cpu_relax();
+	return troupe__obj_done(o);
+}
+
+/* Looks ref up and adds a runtime ref for the duration of a call. */
+static troupe_err hold(troupe *rt, troupe_ref ref, struct troupe__obj **o)
+{
+	troupe__thread_enter();
+	troupe__rcu_lock();
+	troupe_err err = troupe__obj_lookup(rt, ref, o);
+	if (err == TROUPE_OK)
+		troupe__obj_ref(*o);
+	troupe__rcu_unlock();
+	return err;
+}
+
+static void enter_blocking(troupe *rt)
+{
+	if (troupe__sched_self(rt) == NULL)
+		atomic_fetch_add(&rt->external_blocked, 1);
+}
+
+static void leave_blocking(troupe *rt)
+{
+	if (troupe__sched_self(rt) == NULL)
+		atomic_fetch_sub(&rt->external_blocked, 1);
+}
+
+static troupe_err result_of(const struct troupe__obj *o, troupe_value *value)
+{
+	uint32_t st = troupe__obj_state(o);
+	if (st == TROUPE__READY) {
+		if (value != NULL)
+			*value = (troupe_value){o->data, o->size};
+		return TROUPE_OK;
+	}
+	if (st == TROUPE__ERROR)
+		return o->err;
+	return TROUPE_ETIMEDOUT;
+}
+
+troupe_err troupe_get(troupe *rt, troupe_ref ref, double timeout_s,
+		      troupe_value *value)
+{
+	if (rt == NULL || isnan(timeout_s))
+		return TROUPE_EINVAL;
+	troupe__thread_enter();
+
+	/* Fast path: a ready object costs one lookup, no refcount traffic;
+	 * the caller's ref keeps it alive past the read-side section. */
+	struct troupe__obj *o;
+	troupe__rcu_lock();
+	troupe_err err = troupe__obj_lookup(rt, ref, &o);
+	if (err == TROUPE_OK && troupe__obj_done(o)) {
+		err = result_of(o, value);
+		troupe__rcu_unlock();
+		return err;
+	}
+	troupe__rcu_unlock();
+	if (err != TROUPE_OK)
+		return err;
+	if (timeout_s == 0)
+		return TROUPE_ETIMEDOUT;
+	if (troupe__stopping(rt))
+		return TROUPE_ESHUTDOWN;
+
+	/* Slow path: hold our own ref so the object outlives a caller that
+	 * misbehaves, and so shutdown can wait for us. */
+	enter_blocking(rt);
+	troupe__obj_ref(o);
+	await(rt, o, deadline_of(timeout_s));
+	err = result_of(o, value);
+	troupe__obj_unref(rt, o);
+	leave_blocking(rt);
+	return err;
+}
+
+troupe_err troupe_get_i64(troupe *rt, troupe_ref ref, double timeout_s,
+			  int64_t *v)
+{
+	troupe_value val;
+	if (v == NULL)
+		return TROUPE_EINVAL;
+	troupe_err err = troupe_get(rt, ref, timeout_s, &val);
+	return err != TROUPE_OK ? err : troupe_value_i64(&val, v);
+}
+
+troupe_err troupe_get_f64(troupe *rt, troupe_ref ref, double timeout_s,
+			  double *v)
+{
+	troupe_value val;
+	if (v == NULL)
+		return TROUPE_EINVAL;
+	troupe_err err = troupe_get(rt, ref, timeout_s, &val);
+	return err != TROUPE_OK ? err : troupe_value_f64(&val, v);
+}
+
+troupe_err troupe_get_str(troupe *rt, troupe_ref ref, double timeout_s,
+			  const char **s)
+{
+	troupe_value val;
+	if (s == NULL)
+		return TROUPE_EINVAL;
+	troupe_err err = troupe_get(rt, ref, timeout_s, &val);
+	return err != TROUPE_OK ? err : troupe_value_str(&val, s);
+}
+
+troupe_err troupe_error_message(troupe *rt, troupe_ref ref, const char **msg)
+{
+	struct troupe__obj *o;
+	if (rt == NULL || msg == NULL)
+		return TROUPE_EINVAL;
+	troupe__thread_enter();
+	troupe__rcu_lock();
+	troupe_err err = troupe__obj_lookup(rt, ref, &o);
+	if (err == TROUPE_OK) {
+		if (troupe__obj_state(o) == TROUPE__ERROR)
+			*msg = o->data;
+		else
+			err = TROUPE_EINVAL;
+	}
+	troupe__rcu_unlock();
+	return err;
+}
+
+/* --------------------------------------------------------------- wait */
+
+#define WAIT_STACK 16
+
+troupe_err troupe_wait(troupe *rt, const troupe_ref *refs, size_t n,
+		       size_t num_ready, double timeout_s, bool *ready)
+{
+	if (rt == NULL || refs == NULL || ready == NULL || n == 0 ||
+	    num_ready == 0 || num_ready > n || isnan(timeout_s) ||
+	    n > UINT32_MAX)
+		return TROUPE_EINVAL;
+	troupe__thread_enter();
+
+	struct troupe__obj *stack_objs[WAIT_STACK];
+	struct sleeper_node stack_nodes[WAIT_STACK];
+	struct troupe__obj **objs = stack_objs;
+	struct sleeper_node *nodes = stack_nodes;
+	if (n > WAIT_STACK) {
+		objs = mi_malloc(n * sizeof *objs);
+		nodes = mi_malloc(n * sizeof *nodes);
+		if (objs == NULL || nodes == NULL) {
+			mi_free(objs == stack_objs ? NULL : objs);
+			mi_free(nodes == stack_nodes ? NULL : nodes);
+			return TROUPE_ENOMEM;
+		}
+	}
+
+	troupe_err err = TROUPE_OK;
+	size_t held = 0;
+	troupe__rcu_lock();
+	for (; held < n; held++) {
+		err = troupe__obj_lookup(rt, refs[held], &objs[held]);
+		if (err != TROUPE_OK)
+			break;
+		troupe__obj_ref(objs[held]);
+	}
+	troupe__rcu_unlock();
+	if (err != TROUPE_OK)
+		goto out;
+
+	size_t done = 0;
+	for (size_t i = 0; i < n; i++)
+		done += troupe__obj_done(objs[i]);
+	if (done < num_ready && timeout_s != 0) {
+		int64_t deadline = deadline_of(timeout_s);
+		struct troupe__worker *self = troupe__sched_self(rt);
+		enter_blocking(rt);
+		/* Inside a body, run queued producers ourselves first. */
+		for (size_t i = 0; self != NULL && i < n && done < num_ready;
+		     i++)
+			if (!troupe__obj_done(objs[i]) &&
+			    troupe__task_run_inline(rt, objs[i])) {
+				troupe__sched_trim(rt, self);
+				done = 0;
+				for (size_t k = 0; k < n; k++)
+					done += troupe__obj_done(objs[k]);
+			}
+		if (done < num_ready) {
+			struct sleeper s;
+			atomic_init(&s.count, (uint32_t)done);
+			s.need = (uint32_t)num_ready;
+			for (size_t i = 0; i < n; i++) {
+				nodes[i].w.wake = sleeper_wake;
+				nodes[i].s = &s;
+				atomic_init(&nodes[i].fired, 0);
+				nodes[i].added = false;
+				if (troupe__obj_done(objs[i]))
+					continue; /* counted already */
+				nodes[i].added = troupe__waiter_add(
+					rt, objs[i], &nodes[i].w);
+				if (!nodes[i].added)
+					atomic_fetch_add(&s.count, 1);
+			}
+			if (self != NULL)
+				troupe__sched_block_begin(rt, self);
+			sleep_until(&s, deadline);
+			if (self != NULL)
+				troupe__sched_block_end(rt, self);
+			for (size_t i = 0; i < n; i++)
+				if (nodes[i].added)
+					unhook(rt, objs[i], &nodes[i]);
+		}
+		leave_blocking(rt);
+	}
+	done = 0;
+	for (size_t i = 0; i < n; i++) {
+		ready[i] = troupe__obj_done(objs[i]);
+		done += ready[i];
+	}
+	err = done >= num_ready ? TROUPE_OK : TROUPE_ETIMEDOUT;
+out:
+	for (size_t i = 0; i < held; i++)
+		troupe__obj_unref(rt, objs[i]);
+	if (objs != stack_objs) {
+		mi_free(objs);
+		mi_free(nodes);
+	}
+	return err;
+}
+
+/* ----------------------------------------------------------- on_ready */
+
+struct ready_node {
+	struct troupe__waiter w;
+	struct cds_wfcq_node qnode; /* posted: the completion queue link */
+	troupe_ready_fn cb;
+	void *arg;
+	troupe_ref ref;
+	struct troupe__obj *o; /* held until cb returns */
+	bool posted;
+};
+
+static troupe_err status_of(const struct troupe__obj *o)
+{
+	return troupe__obj_state(o) == TROUPE__READY ? TROUPE_OK : o->err;
+}
+
+static void ready_call(troupe *rt, struct ready_node *r)
+{
+	r->cb(rt, r->ref, status_of(r->o), r->arg);
+	troupe__obj_unref(rt, r->o);
+	mi_free(r);
+}
+
+static void post(troupe *rt, struct ready_node *r)
+{
+	cds_wfcq_node_init(&r->qnode);
+	cds_wfcq_enqueue(&rt->cq_head, &rt->cq_tail, &r->qnode);
+	uint64_t one = 1;
+	/* The eventfd counter only saturates far beyond any queue length;
+	 * a failed write cannot lose the node, which is queued already. */
+	ssize_t wr = write(rt->cq_fd, &one, sizeof one);
+	(void)wr;
+}
+
+static void ready_wake(troupe *rt, struct troupe__waiter *w,
+		       struct troupe__obj *o)
+{
+	(void)o;
+	struct ready_node *r = caa_container_of(w, struct ready_node, w);
+	if (r->posted)
+		post(rt, r);
+	else
+		ready_call(rt, r);
+}
+
+static troupe_err on_ready(troupe *rt, troupe_ref ref, troupe_ready_fn cb,
+			   void *arg, bool posted)
+{
+	struct troupe__obj *o;
+	if (rt == NULL || cb == NULL)
+		return TROUPE_EINVAL;
+	if (troupe__stopping(rt))
+		return TROUPE_ESHUTDOWN;
+	struct ready_node *r = mi_malloc(sizeof *r);
+	if (r == NULL)
+		return TROUPE_ENOMEM;
+	troupe_err err = hold(rt, ref, &o);
+	if (err != TROUPE_OK) {
+		mi_free(r);
+		return err;
+	}
+	*r = (struct ready_node){.w.wake = ready_wake, .cb = cb, .arg = arg,
+				 .ref = ref, .o = o, .posted = posted};
+	if (!troupe__waiter_add(rt, o, &r->w))
+		ready_wake(rt, &r->w, o);
+	return TROUPE_OK;
+}
+
+troupe_err troupe_on_ready(troupe *rt, troupe_ref ref, troupe_ready_fn cb,
+			   void *arg)
+{
+	return on_ready(rt, ref, cb, arg, false);
+}
+
+troupe_err troupe_on_ready_post(troupe *rt, troupe_ref ref,
+				troupe_ready_fn cb, void *arg)
+{
+	return on_ready(rt, ref, cb, arg, true);
+}
+
+troupe_err troupe_completion_fd(troupe *rt, int *fd)
+{
+	if (rt == NULL || fd == NULL)
+		return TROUPE_EINVAL;
+	*fd = rt->cq_fd;
+	return TROUPE_OK;
+}
+
+size_t troupe__dispatch(troupe *rt)
+{
+	struct cds_wfcq_head h;
+	struct cds_wfcq_tail t;
+	size_t ran = 0;
+
+	pthread_mutex_lock(&rt->cq_lock);
+	uint64_t cnt;
+	/* Clear readiness before taking the queue: a post after this read
+	 * makes the fd readable again, so none is left unsignalled. */
+	ssize_t rd = read(rt->cq_fd, &cnt, sizeof cnt);
+	(void)rd; /* EAGAIN: nothing was signalled */
+	cds_wfcq_init(&h, &t);
+	__cds_wfcq_splice_blocking(&h, &t, &rt->cq_head, &rt->cq_tail);
+	pthread_mutex_unlock(&rt->cq_lock);
+	struct cds_wfcq_node *n;
+	while ((n = __cds_wfcq_dequeue_blocking(&h, &t)) != NULL) {
+		ready_call(rt, caa_container_of(n, struct ready_node, qnode));
+		ran++;
+	}
+	return ran;
+}
+
+troupe_err troupe_dispatch(troupe *rt, size_t *ran)
+{
+	if (rt == NULL)
+		return TROUPE_EINVAL;
+	troupe__thread_enter();
+	size_t n = troupe__dispatch(rt);
+	if (ran != NULL)
+		*ran = n;
+	return TROUPE_OK;
+}

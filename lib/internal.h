@@ -1,0 +1,73 @@
+/*
+ * What the modules of lib/ share: the runtime struct and the handful of
+ * internal types every module touches.  Each module's own functions are
+ * declared in its header (objtab.h, sched.h, task.h, future.h).
+ */
+#ifndef TROUPE_INTERNAL_H
+#define TROUPE_INTERNAL_H
+
+#include "troupe.h"
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <urcu/wfcqueue.h>
+
+#include "objtab.h"
+#include "sched.h"
+
+#define TROUPE__CACHELINE 64
+
+/* A function registered by name (task.c); a small chained hash. */
+struct troupe__fn_entry {
+	struct troupe__fn_entry *next;
+	troupe_fn fn;
+	char name[];
+};
+#define TROUPE__FN_BUCKETS 64
+
+struct troupe {
+	/* Read on every call: set once shutdown begins.  Kept apart from the
+	 * counters that workers write. */
+	alignas(TROUPE__CACHELINE) _Atomic bool stopping;
+
+	struct troupe__objtab objs;
+	struct troupe__sched sched;
+
+	/* Posted completions (troupe_on_ready_post) waiting for
+	 * troupe_dispatch, and the eventfd that signals them. */
+	alignas(TROUPE__CACHELINE) struct cds_wfcq_head cq_head;
+	struct cds_wfcq_tail cq_tail;
+	pthread_mutex_t cq_lock; /* one dispatcher at a time */
+	int cq_fd;
+
+	/* Threads outside the pool blocked in get/wait: shutdown waits for
+	 * them to leave before freeing what they touch. */
+	alignas(TROUPE__CACHELINE) _Atomic int external_blocked;
+
+	pthread_rwlock_t fn_lock;
+	struct troupe__fn_entry *fns[TROUPE__FN_BUCKETS];
+};
+
+/* Makes sure the calling thread is registered with liburcu (lazily, undone
+ * at thread exit).  Every public entry point that reads the object table
+ * calls it first. */
+void troupe__thread_enter(void);
+
+/* True once shutdown has begun.  Acquire: a call that sees it also sees the
+ * state shutdown set up before setting it. */
+static inline bool troupe__stopping(troupe *rt)
+{
+	return atomic_load_explicit(&rt->stopping, memory_order_acquire);
+}
+
+/* Runs the posted completions on the calling thread; how many ran. */
+size_t troupe__dispatch(troupe *rt);
+
+/* The name a task's function goes by in error messages. */
+const char *troupe__fn_name(troupe *rt, troupe_fn fn, const char *given,
+			    char *buf, size_t len);
+
+#endif

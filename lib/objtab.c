@@ -1,0 +1,471 @@
+/* The object table; see objtab.h for the model. */
+#include "internal.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <mimalloc.h>
+#include "rcu.h"
+
+#ifdef TROUPE__TSAN
+char troupe__tsan_grace;
+#endif
+
+/* Retired objects are freed in batches: one grace period per batch keeps the
+ * cost of RCU off the per-object path, and bounds what waits to be freed. */
+#define RECLAIM_BATCH 1024
+
+static uint64_t mix64(uint64_t x)
+{
+	/* splitmix64's finalizer: ids are sequential, the table wants their
+	 * bits spread. */
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ULL;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebULL;
+	x ^= x >> 31;
+	return x;
+}
+
+static int match_id(struct cds_lfht_node *node, const void *key)
+{
+	const struct troupe__obj *o =
+		caa_container_of(node, struct troupe__obj, node);
+	return o->id == *(const uint64_t *)key;
+}
+
+static pthread_mutex_t *stripe_of(struct troupe__objtab *t,
+				  const struct troupe__obj *o)
+{
+	return &t->stripe[mix64(o->id) % TROUPE__STRIPES];
+}
+
+troupe_err troupe__objtab_init(struct troupe__objtab *t)
+{
+	/* Twelve bits name the runtime so a ref from another runtime is told
+	 * apart from an unknown one.  Process-wide only to hand out numbers. */
+	static _Atomic unsigned next_tag;
+	unsigned tag = atomic_fetch_add_explicit(&next_tag, 1,
+						 memory_order_relaxed) %
+			       4095 +
+		       1;
+	t->tag = (uint64_t)tag << TROUPE__ID_TAG_SHIFT;
+	atomic_init(&t->next_seq, 1);
+	atomic_init(&t->retired, NULL);
+	atomic_init(&t->nretired, 0);
+	t->ht = cds_lfht_new_flavor(1024, 1024, 0,
+				    CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
+				    &urcu_memb_flavor, NULL);
+	if (t->ht == NULL)
+		return TROUPE_ENOMEM;
+	pthread_mutex_init(&t->reclaim_lock, NULL);
+	for (int i = 0; i < TROUPE__STRIPES; i++)
+		pthread_mutex_init(&t->stripe[i], NULL);
+	return TROUPE_OK;
+}
+
+static void obj_free(struct troupe__obj *o)
+{
+	if (o->free_fn != NULL)
+		o->free_fn((void *)o->data);
+	mi_free(o);
+}
+
+/* Frees a detached list of retired objects after a grace period. */
+static void reclaim_list(struct troupe__obj *list)
+{
+	if (list == NULL)
+		return;
+	troupe__rcu_synchronize();
+	while (list != NULL) {
+		struct troupe__obj *n = list->retired_next;
+		obj_free(list);
+		list = n;
+	}
+}
+
+void troupe__objtab_fini(struct troupe__objtab *t)
+{
+	struct cds_lfht_iter it;
+	struct troupe__obj *o;
+
+	reclaim_list(atomic_exchange(&t->retired, NULL));
+	/* No reader is left: remove and free directly. */
+	troupe__rcu_lock();
+	cds_lfht_for_each_entry(t->ht, &it, o, node)
+	{
+		cds_lfht_del(t->ht, &o->node);
+		obj_free(o);
+	}
+	troupe__rcu_unlock();
+	cds_lfht_destroy(t->ht, NULL);
+	pthread_mutex_destroy(&t->reclaim_lock);
+	for (int i = 0; i < TROUPE__STRIPES; i++)
+		pthread_mutex_destroy(&t->stripe[i]);
+}
+
+struct troupe__obj *troupe__obj_new(troupe *rt, unsigned internal)
+{
+	struct troupe__objtab *t = &rt->objs;
+	struct troupe__obj *o = mi_malloc(sizeof *o);
+	if (o == NULL)
+		return NULL;
+	cds_lfht_node_init(&o->node);
+	/* Relaxed: ids need only be unique. */
+	uint64_t seq = atomic_fetch_add_explicit(&t->next_seq, 1,
+						 memory_order_relaxed);
+	o->id = t->tag | (seq & (((uint64_t)1 << TROUPE__ID_SEQ_BITS) - 1));
+	atomic_init(&o->refs, TROUPE__USER_REF + internal);
+	atomic_init(&o->state, TROUPE__PENDING);
+	atomic_init(&o->claim, 0);
+	o->err = TROUPE_OK;
+	o->data = NULL;
+	o->size = 0;
+	o->free_fn = NULL;
+	atomic_init(&o->task, NULL);
+	atomic_init(&o->waiters, NULL);
+	/* The table publishes the node with a release (rcu_assign_pointer):
+	 * a reader that finds it sees the fields above. */
+	troupe__rcu_lock();
+	cds_lfht_add(t->ht, mix64(o->id), &o->node);
+	troupe__rcu_unlock();
+	return o;
+}
+
+troupe_err troupe__obj_lookup(troupe *rt, troupe_ref ref,
+			      struct troupe__obj **out)
+{
+	struct troupe__objtab *t = &rt->objs;
+	struct cds_lfht_iter it;
+
+	if (ref.id == 0)
+		return TROUPE_EINVAL;
+	if ((ref.id & ~(((uint64_t)1 << TROUPE__ID_SEQ_BITS) - 1)) != t->tag)
+		return TROUPE_EFOREIGN;
+	cds_lfht_lookup(t->ht, mix64(ref.id), match_id, &ref.id, &it);
+	struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
+	if (n == NULL)
+		return TROUPE_ESTALE;
+	struct troupe__obj *o = caa_container_of(n, struct troupe__obj, node);
+	/* Relaxed: a caller racing its own release is outside the contract;
+	 * this catches the sequential misuse (use after release). */
+	if (atomic_load_explicit(&o->refs, memory_order_relaxed) <
+	    TROUPE__USER_REF)
+		return TROUPE_ESTALE;
+	*out = o;
+	return TROUPE_OK;
+}
+
+void troupe__obj_ref(struct troupe__obj *o)
+{
+	/* Relaxed: the caller already holds a ref, so the count cannot be
+	 * racing to zero; like any refcount increment. */
+	atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
+}
+
+static void retire(troupe *rt, struct troupe__obj *o)
+{
+	struct troupe__objtab *t = &rt->objs;
+
+	troupe__rcu_lock();
+	int r = cds_lfht_del(t->ht, &o->node);
+	troupe__rcu_unlock();
+	assert(r == 0);
+	(void)r;
+
+	struct troupe__obj *head =
+		atomic_load_explicit(&t->retired, memory_order_relaxed);
+	do
+		o->retired_next = head;
+	while (!atomic_compare_exchange_weak_explicit(
+		&t->retired, &head, o, memory_order_release,
+		memory_order_relaxed));
+	unsigned n = atomic_fetch_add_explicit(&t->nretired, 1,
+					       memory_order_relaxed) +
+		     1;
+	if (n < RECLAIM_BATCH || pthread_mutex_trylock(&t->reclaim_lock) != 0)
+		return;
+	atomic_store_explicit(&t->nretired, 0, memory_order_relaxed);
+	/* Acquire: pairs with the release pushes, so each object's fields are
+	 * visible before we free it. */
+	struct troupe__obj *list =
+		atomic_exchange_explicit(&t->retired, NULL,
+					 memory_order_acquire);
+	reclaim_list(list);
+	pthread_mutex_unlock(&t->reclaim_lock);
+}
+
+static void destroy(troupe *rt, struct troupe__obj *o)
+{
+	/* Nobody references o any more: no waiter can be on it (a waiter
+	 * holds a ref), and its producer is gone. */
+	retire(rt, o);
+}
+
+void troupe__obj_unref(troupe *rt, struct troupe__obj *o)
+{
+	/* Release on the way down, acquire for the last one: whoever frees
+	 * sees every other holder's writes (the usual refcount pattern). */
+	if (atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) == 1)
+		destroy(rt, o);
+}
+
+troupe_err troupe__obj_retain_user(struct troupe__obj *o)
+{
+	uint64_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);
+	do {
+		if (r < TROUPE__USER_REF)
+			return TROUPE_ESTALE;
+	} while (!atomic_compare_exchange_weak_explicit(
+		&o->refs, &r, r + TROUPE__USER_REF, memory_order_relaxed,
+		memory_order_relaxed));
+	return TROUPE_OK;
+}
+
+troupe_err troupe__obj_release_user(troupe *rt, struct troupe__obj *o)
+{
+	uint64_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);
+	do {
+		if (r < TROUPE__USER_REF)
+			return TROUPE_ESTALE;
+	} while (!atomic_compare_exchange_weak_explicit(
+		&o->refs, &r, r - TROUPE__USER_REF, memory_order_acq_rel,
+		memory_order_relaxed));
+	if (r == TROUPE__USER_REF)
+		destroy(rt, o);
+	return TROUPE_OK;
+}
+
+/* ---------------------------------------------------------- resolution */
+
+/* Wakes o's waiters after its state became final.
+ *
+ * The race with troupe__waiter_add is a store-buffering one: the resolver
+ * stores the state then loads the list head; a waiter stores itself on the
+ * list then loads the state.  With both pairs seq_cst, at least one side
+ * sees the other, so no waiter sleeps through its object's resolution. */
+static void wake_all(troupe *rt, struct troupe__obj *o)
+{
+	pthread_mutex_t *m = stripe_of(&rt->objs, o);
+
+	if (atomic_load_explicit(&o->waiters, memory_order_seq_cst) == NULL)
+		return;
+	pthread_mutex_lock(m);
+	/* Relaxed under the lock: the lock orders list changes. */
+	struct troupe__waiter *list =
+		atomic_load_explicit(&o->waiters, memory_order_relaxed);
+	atomic_store_explicit(&o->waiters, NULL, memory_order_relaxed);
+	for (struct troupe__waiter *w = list; w != NULL; w = w->next)
+		w->linked = false;
+	pthread_mutex_unlock(m);
+	while (list != NULL) {
+		/* Read next first: wake may free w, or let its owner go. */
+		struct troupe__waiter *next = list->next;
+		list->wake(rt, list, o);
+		list = next;
+	}
+}
+
+static bool begin_resolve(struct troupe__obj *o)
+{
+	uint32_t expect = TROUPE__PENDING;
+	/* Relaxed is enough to pick the one winner; the fields it then
+	 * writes are published by the release store in finish_resolve. */
+	return atomic_compare_exchange_strong_explicit(
+		&o->state, &expect, TROUPE__RESOLVING, memory_order_relaxed,
+		memory_order_relaxed);
+}
+
+static void finish_resolve(troupe *rt, struct troupe__obj *o, uint32_t state)
+{
+	/* Seq_cst: a release for readers of the fields, and the first half of
+	 * the store-buffering handshake in wake_all. */
+	atomic_store_explicit(&o->state, state, memory_order_seq_cst);
+	wake_all(rt, o);
+}
+
+bool troupe__obj_resolve_value(troupe *rt, struct troupe__obj *o,
+			       const void *data, size_t size,
+			       troupe_free_fn free_fn)
+{
+	if (!begin_resolve(o)) {
+		if (free_fn != NULL)
+			free_fn((void *)data);
+		return false;
+	}
+	if (free_fn != NULL) {
+		o->data = data;
+		o->free_fn = free_fn;
+	} else if (size <= sizeof o->inl) {
+		if (size > 0)
+			memcpy(o->inl, data, size);
+		o->data = o->inl;
+	} else {
+		void *copy = mi_malloc(size);
+		if (copy == NULL) {
+			o->err = TROUPE_ENOMEM;
+			o->data = "out of memory storing a value";
+			o->size = strlen(o->data) + 1;
+			finish_resolve(rt, o, TROUPE__ERROR);
+			return true;
+		}
+		memcpy(copy, data, size);
+		o->data = copy;
+		o->free_fn = mi_free;
+	}
+	o->size = size;
+	finish_resolve(rt, o, TROUPE__READY);
+	return true;
+}
+
+bool troupe__obj_resolve_error(troupe *rt, struct troupe__obj *o,
+			       troupe_err err, char *msg)
+{
+	if (!begin_resolve(o)) {
+		mi_free(msg);
+		return false;
+	}
+	o->err = err;
+	if (msg != NULL) {
+		o->data = msg;
+		o->size = strlen(msg) + 1;
+		o->free_fn = mi_free;
+	} else {
+		o->data = troupe_strerror(err);
+		o->size = strlen(o->data) + 1;
+	}
+	finish_resolve(rt, o, TROUPE__ERROR);
+	return true;
+}
+
+bool troupe__waiter_add(troupe *rt, struct troupe__obj *o,
+			struct troupe__waiter *w)
+{
+	pthread_mutex_t *m = stripe_of(&rt->objs, o);
+
+	if (troupe__obj_done(o))
+		return false;
+	pthread_mutex_lock(m);
+	w->prev = NULL;
+	w->next = atomic_load_explicit(&o->waiters, memory_order_relaxed);
+	if (w->next != NULL)
+		w->next->prev = w;
+	w->linked = true;
+	/* Seq_cst: the second half of the handshake (see wake_all). */
+	atomic_store_explicit(&o->waiters, w, memory_order_seq_cst);
+	if (atomic_load_explicit(&o->state, memory_order_seq_cst) >=
+	    TROUPE__READY) {
+		/* Resolved meanwhile; its resolver may or may not have seen
+		 * us.  Under the lock, take ourselves off again: whatever it
+		 * detaches later will not include us. */
+		atomic_store_explicit(&o->waiters, w->next,
+				      memory_order_relaxed);
+		if (w->next != NULL)
+			w->next->prev = NULL;
+		w->linked = false;
+		pthread_mutex_unlock(m);
+		return false;
+	}
+	pthread_mutex_unlock(m);
+	return true;
+}
+
+bool troupe__waiter_remove(troupe *rt, struct troupe__obj *o,
+			   struct troupe__waiter *w)
+{
+	pthread_mutex_t *m = stripe_of(&rt->objs, o);
+
+	pthread_mutex_lock(m);
+	bool was = w->linked;
+	if (was) {
+		if (w->prev != NULL)
+			w->prev->next = w->next;
+		else
+			atomic_store_explicit(&o->waiters, w->next,
+					      memory_order_relaxed);
+		if (w->next != NULL)
+			w->next->prev = w->prev;
+		w->linked = false;
+	}
+	pthread_mutex_unlock(m);
+	return was;
+}
+
+/* Adds a runtime ref unless the object is already on its way out. */
+static bool try_ref(struct troupe__obj *o)
+{
+	uint64_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);
+	do {
+		if (r == 0)
+			return false;
+	} while (!atomic_compare_exchange_weak_explicit(
+		&o->refs, &r, r + 1, memory_order_relaxed,
+		memory_order_relaxed));
+	return true;
+}
+
+void troupe__objtab_resolve_all(troupe *rt)
+{
+	struct cds_lfht_iter it;
+	struct troupe__obj *o;
+	size_t n = 0, cap = 256;
+	struct troupe__obj **pending = mi_malloc(cap * sizeof *pending);
+
+	/* Collect first, resolve outside the read-side section: resolving
+	 * runs callbacks, which may release refs, which may wait for a grace
+	 * period. */
+	troupe__rcu_lock();
+	cds_lfht_for_each_entry(rt->objs.ht, &it, o, node)
+	{
+		if (troupe__obj_done(o) || !try_ref(o))
+			continue;
+		if (n == cap) {
+			struct troupe__obj **g =
+				mi_realloc(pending, 2 * cap * sizeof *g);
+			if (g == NULL) {
+				/* Resolve what we have; the next pass (the
+				 * caller repeats until none is pending) gets
+				 * the rest. */
+				troupe__obj_unref(rt, o);
+				break;
+			}
+			pending = g;
+			cap *= 2;
+		}
+		pending[n++] = o;
+	}
+	troupe__rcu_unlock();
+	for (size_t i = 0; i < n; i++) {
+		troupe__obj_resolve_error(
+			rt, pending[i], TROUPE_ESHUTDOWN,
+			troupe__format("the runtime shut down before this "
+				       "object was ready"));
+		troupe__obj_unref(rt, pending[i]);
+	}
+	mi_free(pending);
+}
+
+char *troupe__vformat(const char *fmt, va_list ap)
+{
+	va_list ap2;
+	va_copy(ap2, ap);
+	int n = vsnprintf(NULL, 0, fmt, ap2);
+	va_end(ap2);
+	if (n < 0)
+		return NULL;
+	char *s = mi_malloc((size_t)n + 1);
+	if (s != NULL)
+		vsnprintf(s, (size_t)n + 1, fmt, ap);
+	return s;
+}
+
+char *troupe__format(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = troupe__vformat(fmt, ap);
+	va_end(ap);
+	return s;
+}

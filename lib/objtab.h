@@ -1,0 +1,158 @@
+/*
+ * The object table: ids -> objects, in liburcu's cds_lfht.
+ *
+ * An object is a future until it resolves, exactly once, to a value (READY)
+ * or an error (ERROR, its message stored as the value bytes).  Lookups run
+ * in an RCU read-side section and take no lock; a removed object is freed
+ * only after a grace period (batched, see retire in objtab.c).
+ *
+ * References: the high 32 bits of `refs` count the caller's refs (what
+ * troupe_retain/release move), the low 32 the runtime's own (a task that
+ * takes the object as an argument or fills it, an on_ready registration).
+ * The object leaves the table when both reach zero.  Keeping them apart is
+ * what lets a double release be refused while a task still needs the value.
+ *
+ * Waiters (blocked getters, dependent tasks, callbacks) hang on a list
+ * guarded by one of a few striped locks; resolving with no waiter takes no
+ * lock.  See troupe__obj_resolve and troupe__waiter_add for the protocol.
+ */
+#ifndef TROUPE_OBJTAB_H
+#define TROUPE_OBJTAB_H
+
+#include "troupe.h"
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <urcu/rculfhash.h>
+
+struct troupe__task;
+struct troupe__obj;
+
+enum troupe__obj_state {
+	TROUPE__PENDING = 0,
+	TROUPE__RESOLVING = 1, /* one resolver won; fields being written */
+	TROUPE__READY = 2,
+	TROUPE__ERROR = 3,
+};
+
+struct troupe__waiter;
+/* Called once, outside any lock, after the object resolved.  It may free
+ * the waiter (except a getter's, which lives on the getter's stack). */
+typedef void (*troupe__wake_fn)(troupe *rt, struct troupe__waiter *w,
+				struct troupe__obj *o);
+
+struct troupe__waiter {
+	struct troupe__waiter *next, *prev;
+	troupe__wake_fn wake;
+	bool linked; /* on the list; under the stripe lock */
+};
+
+struct troupe__obj {
+	struct cds_lfht_node node;
+	uint64_t id;
+	_Atomic uint64_t refs;  /* user << 32 | internal */
+	_Atomic uint32_t state; /* enum troupe__obj_state */
+	/* Set by whoever runs the producing task (a worker that dequeued
+	 * it, or a getter running it inline); only on a task's first ref. */
+	_Atomic uint8_t claim;
+	troupe_err err; /* for ERROR */
+	const void *data;
+	size_t size;
+	troupe_free_fn free_fn; /* frees data, or NULL (inline / static) */
+	/* The task that fills this ref while it is queued: a getter may claim
+	 * and run it.  After removal from the table, reused as the link of the
+	 * retired list. */
+	union {
+		_Atomic(struct troupe__task *) task;
+		struct troupe__obj *retired_next;
+	};
+	/* Changed under the stripe lock; read without it by resolvers. */
+	_Atomic(struct troupe__waiter *) waiters;
+	unsigned char inl[8];           /* values of up to 8 bytes */
+};
+
+#define TROUPE__STRIPES 64
+
+struct troupe__objtab {
+	struct cds_lfht *ht;
+	uint64_t tag; /* this runtime's 12-bit number, shifted into place */
+	alignas(64) _Atomic uint64_t next_seq;
+	alignas(64) _Atomic(struct troupe__obj *) retired;
+	_Atomic unsigned nretired;
+	pthread_mutex_t reclaim_lock;
+	pthread_mutex_t stripe[TROUPE__STRIPES];
+};
+
+#define TROUPE__ID_SEQ_BITS 40
+#define TROUPE__ID_TAG_SHIFT TROUPE__ID_SEQ_BITS
+#define TROUPE__USER_REF ((uint64_t)1 << 32)
+
+troupe_err troupe__objtab_init(struct troupe__objtab *t);
+/* Frees every object still in the table.  No other thread may use it. */
+void troupe__objtab_fini(struct troupe__objtab *t);
+
+/* A new PENDING object with one user ref and `internal` runtime refs, in
+ * the table.  NULL on no memory. */
+struct troupe__obj *troupe__obj_new(troupe *rt, unsigned internal);
+
+/* Inside an RCU read-side section: the object ref names, or an error
+ * (EINVAL for id 0, EFOREIGN, ESTALE — also when the caller's refs are all
+ * released).  The object stays valid for the rest of the section; beyond
+ * it, only while the caller holds a ref. */
+troupe_err troupe__obj_lookup(troupe *rt, troupe_ref ref,
+			      struct troupe__obj **o);
+
+/* Adds a runtime ref to an object the caller knows is alive (it holds a ref
+ * or is inside the read-side section of a lookup that found the caller's
+ * ref alive). */
+void troupe__obj_ref(struct troupe__obj *o);
+/* Drops a runtime ref; the last ref out removes the object.  Never call it
+ * inside an RCU read-side section. */
+void troupe__obj_unref(troupe *rt, struct troupe__obj *o);
+/* troupe_retain / troupe_release on the user count. */
+troupe_err troupe__obj_retain_user(struct troupe__obj *o);
+troupe_err troupe__obj_release_user(troupe *rt, struct troupe__obj *o);
+
+static inline uint32_t troupe__obj_state(const struct troupe__obj *o)
+{
+	/* Acquire: pairs with the release in resolve, so a reader that sees
+	 * READY also sees data/size/err. */
+	return atomic_load_explicit(&o->state, memory_order_acquire);
+}
+static inline bool troupe__obj_done(const struct troupe__obj *o)
+{
+	return troupe__obj_state(o) >= TROUPE__READY;
+}
+
+/* Resolves o once and wakes every waiter.  A value with free_fn NULL is
+ * copied (into the object itself when it fits in 8 bytes); with free_fn the
+ * object takes data.  For an error, msg (mi_malloc'd, or NULL) is taken.
+ * Returns false when o had already resolved; what was given is freed all the
+ * same (free_fn(data), or msg), so callers never clean up after a loss. */
+bool troupe__obj_resolve_value(troupe *rt, struct troupe__obj *o,
+			       const void *data, size_t size,
+			       troupe_free_fn free_fn);
+bool troupe__obj_resolve_error(troupe *rt, struct troupe__obj *o,
+			       troupe_err err, char *msg);
+
+/* Hangs w on o's waiter list.  Returns false (w not added) when o has
+ * already resolved.  Otherwise w->wake runs once o resolves. */
+bool troupe__waiter_add(troupe *rt, struct troupe__obj *o,
+			struct troupe__waiter *w);
+/* Takes w off o's list if it is still there (true).  False means o's
+ * resolver has detached it and will call (or is calling) w->wake. */
+bool troupe__waiter_remove(troupe *rt, struct troupe__obj *o,
+			   struct troupe__waiter *w);
+
+/* Shutdown: resolves every pending object to TROUPE_ESHUTDOWN. */
+void troupe__objtab_resolve_all(troupe *rt);
+
+/* A copy of a printf message in mi_malloc'd memory (NULL on no memory). */
+char *troupe__vformat(const char *fmt, va_list ap);
+char *troupe__format(const char *fmt, ...) TROUPE_PRINTF(1, 2);
+
+#endif

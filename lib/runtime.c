@@ -1,0 +1,148 @@
+/* Runtime init/shutdown, error texts, thread registration. */
+#include "internal.h"
+#include "task.h"
+
+#include <sched.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <mimalloc.h>
+#include <urcu/urcu-memb.h>
+
+const char *troupe_strerror(troupe_err err)
+{
+	switch (err) {
+#define TROUPE_ERR_TEXT_(name, text)                                         \
+	case TROUPE_##name:                                                  \
+		return text;
+		TROUPE_ERRORS(TROUPE_ERR_TEXT_)
+#undef TROUPE_ERR_TEXT_
+	default:
+		return "unknown troupe error";
+	}
+}
+
+/* ------------------------------------------------- thread registration */
+
+/* liburcu needs every reader thread registered.  Threads that call into
+ * troupe are registered on first use and unregistered when they exit, by
+ * the destructor of a process-wide key (the only process-wide state: it
+ * concerns threads, not runtimes). */
+static pthread_key_t reg_key;
+static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
+static _Thread_local bool registered;
+
+static void unregister_at_exit(void *unused)
+{
+	(void)unused;
+	if (registered) {
+		urcu_memb_unregister_thread();
+		registered = false;
+	}
+}
+
+static void make_key(void)
+{
+	(void)pthread_key_create(&reg_key, unregister_at_exit);
+}
+
+void troupe__thread_enter(void)
+{
+	if (__builtin_expect(registered, 1))
+		return;
+	pthread_once(&reg_once, make_key);
+	urcu_memb_register_thread();
+	registered = true;
+	(void)pthread_setspecific(reg_key, (void *)1);
+}
+
+/* ---------------------------------------------------------- lifecycle */
+
+troupe_err troupe_init(troupe **out, const troupe_config *cfg)
+{
+	if (out == NULL)
+		return TROUPE_EINVAL;
+	troupe__thread_enter();
+	troupe *rt = mi_zalloc_aligned(sizeof *rt, TROUPE__CACHELINE);
+	if (rt == NULL)
+		return TROUPE_ENOMEM;
+	atomic_init(&rt->stopping, false);
+	atomic_init(&rt->external_blocked, 0);
+	troupe_err err = troupe__objtab_init(&rt->objs);
+	if (err != TROUPE_OK)
+		goto fail_objs;
+	rt->cq_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (rt->cq_fd < 0) {
+		err = TROUPE_ESYSTEM;
+		goto fail_fd;
+	}
+	cds_wfcq_init(&rt->cq_head, &rt->cq_tail);
+	pthread_mutex_init(&rt->cq_lock, NULL);
+	pthread_rwlock_init(&rt->fn_lock, NULL);
+	err = troupe__sched_init(rt, cfg);
+	if (err != TROUPE_OK)
+		goto fail_sched;
+	err = troupe__sched_start(rt);
+	if (err != TROUPE_OK) {
+		atomic_store(&rt->stopping, true);
+		troupe__sched_stop(rt, troupe__task_drop);
+		troupe__sched_fini(rt);
+		goto fail_sched;
+	}
+	*out = rt;
+	return TROUPE_OK;
+
+fail_sched:
+	pthread_rwlock_destroy(&rt->fn_lock);
+	pthread_mutex_destroy(&rt->cq_lock);
+	cds_wfcq_destroy(&rt->cq_head, &rt->cq_tail);
+	close(rt->cq_fd);
+fail_fd:
+	troupe__objtab_fini(&rt->objs);
+fail_objs:
+	mi_free(rt);
+	return err;
+}
+
+troupe_err troupe_num_workers(troupe *rt, unsigned *n)
+{
+	if (rt == NULL || n == NULL)
+		return TROUPE_EINVAL;
+	*n = rt->sched.nbase;
+	return TROUPE_OK;
+}
+
+troupe_err troupe_shutdown(troupe *rt)
+{
+	if (rt == NULL || troupe__sched_self(rt) != NULL)
+		return TROUPE_EINVAL;
+	bool was = false;
+	if (!atomic_compare_exchange_strong(&rt->stopping, &was, true))
+		return TROUPE_ESHUTDOWN; /* another thread is shutting down */
+	troupe__thread_enter();
+
+	/* 1. Resolve what is pending: blocked getters (ours and bodies')
+	 *    return, callbacks run, dependents fail without running. */
+	troupe__objtab_resolve_all(rt);
+	/* 2. Workers finish the body they are in and exit; what is still
+	 *    queued is dropped (its refs are resolved already). */
+	troupe__sched_stop(rt, troupe__task_drop);
+	/* 3. Bodies that ran meanwhile may have made more pending work;
+	 *    repeat until nothing is left.  No worker runs now, so this ends. */
+	troupe__objtab_resolve_all(rt);
+	troupe__sched_stop(rt, troupe__task_drop);
+	troupe__dispatch(rt);
+	/* 4. Wait for outside threads still inside get/wait to leave. */
+	while (atomic_load(&rt->external_blocked) > 0)
+		sched_yield();
+
+	troupe__sched_fini(rt);
+	troupe__objtab_fini(&rt->objs);
+	troupe__fns_fini(rt);
+	pthread_rwlock_destroy(&rt->fn_lock);
+	pthread_mutex_destroy(&rt->cq_lock);
+	cds_wfcq_destroy(&rt->cq_head, &rt->cq_tail);
+	close(rt->cq_fd);
+	mi_free(rt);
+	return TROUPE_OK;
+}

@@ -1,0 +1,458 @@
+/* Workers, stealing, parking, compensation; see sched.h and sched.md. */
+#include "internal.h"
+#include "task.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <mimalloc.h>
+
+/* Measured on the 2-core development VM (see sched.md): a futex wake and
+ * the woken thread's first instruction are 65-85 us apart, so a worker that
+ * parks the moment its queue runs dry makes a tight submit/get loop pay that
+ * on every call.  Spinning 50 us covers the gap between back-to-back
+ * submissions without costing an idle runtime anything measurable. */
+#define DEFAULT_SPIN_NS 50000
+
+static _Thread_local struct troupe__worker *tls_worker;
+
+struct troupe__worker *troupe__sched_self(troupe *rt)
+{
+	struct troupe__worker *w = tls_worker;
+	return w != NULL && w->rt == rt ? w : NULL;
+}
+
+int64_t troupe__now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static inline void cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#elif defined(__aarch64__)
+	__asm__ __volatile__("yield");
+#endif
+}
+
+static void futex_wait(_Atomic uint32_t *word, uint32_t val)
+{
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake(_Atomic uint32_t *word)
+{
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+/* ----------------------------------------------------------- finding */
+
+static bool injection_empty(struct troupe__sched *s)
+{
+	return cds_wfcq_empty(&s->inj_head, &s->inj_tail);
+}
+
+/* Moves the whole injection queue onto w's deque (one worker at a time),
+ * and returns the first task for w to run. */
+static struct troupe__task *drain_injection(struct troupe__worker *w)
+{
+	struct troupe__sched *s = &w->rt->sched;
+	struct cds_wfcq_head h;
+	struct cds_wfcq_tail t;
+	struct troupe__task *first = NULL;
+
+	if (injection_empty(s) || pthread_mutex_trylock(&s->inj_lock) != 0)
+		return NULL;
+	cds_wfcq_init(&h, &t);
+	__cds_wfcq_splice_blocking(&h, &t, &s->inj_head, &s->inj_tail);
+	pthread_mutex_unlock(&s->inj_lock);
+	struct cds_wfcq_node *n;
+	while ((n = __cds_wfcq_dequeue_blocking(&h, &t)) != NULL) {
+		struct troupe__task *task =
+			caa_container_of(n, struct troupe__task, qnode);
+		if (first == NULL)
+			first = task;
+		else if (troupe__deque_push(&w->dq, task) != 0)
+			troupe__task_dequeued(w->rt, task); /* no memory: run */
+	}
+	return first;
+}
+
+static struct troupe__task *steal_some(struct troupe__worker *w)
+{
+	struct troupe__sched *s = &w->rt->sched;
+	/* Acquire: see the worker structs published before the count. */
+	unsigned n = atomic_load_explicit(&s->nworkers, memory_order_acquire);
+	if (n < 2)
+		return NULL;
+	unsigned start = (unsigned)(xorshift(&w->rng) % n);
+	for (unsigned i = 0; i < n; i++) {
+		struct troupe__worker *v = s->workers[(start + i) % n];
+		if (v == w)
+			continue;
+		void *x;
+		do
+			x = troupe__deque_steal(&v->dq);
+		while (x == TROUPE__DEQUE_ABORT);
+		if (x != NULL)
+			return x;
+	}
+	return NULL;
+}
+
+static struct troupe__task *find_work(struct troupe__worker *w)
+{
+	struct troupe__task *t = troupe__deque_pop(&w->dq);
+	if (t == NULL)
+		t = drain_injection(w);
+	if (t == NULL)
+		t = steal_some(w);
+	return t;
+}
+
+static bool work_visible(troupe *rt)
+{
+	struct troupe__sched *s = &rt->sched;
+	if (!injection_empty(s))
+		return true;
+	unsigned n = atomic_load_explicit(&s->nworkers, memory_order_acquire);
+	for (unsigned i = 0; i < n; i++)
+		if (troupe__deque_size(&s->workers[i]->dq) > 0)
+			return true;
+	return false;
+}
+
+/* ------------------------------------------------------------ waking */
+
+/* Wakes one parked worker, which starts out searching.  False if none was
+ * parked. */
+static bool wake_one(struct troupe__sched *s)
+{
+	pthread_mutex_lock(&s->park_lock);
+	struct troupe__worker *p = s->parked;
+	if (p != NULL) {
+		s->parked = p->next_parked;
+		p->on_parked_list = false;
+		atomic_fetch_sub(&s->n_parked, 1);
+		atomic_fetch_add(&s->n_searching, 1);
+		p->searching = true;
+		atomic_store_explicit(&p->park_word, 0, memory_order_release);
+	}
+	pthread_mutex_unlock(&s->park_lock);
+	if (p != NULL)
+		futex_wake(&p->park_word);
+	return p != NULL;
+}
+
+/* New work exists.  Wake a worker only if nobody is already looking: a
+ * searcher that finds the work wakes the next one (see run_loop), so
+ * wake-ups grow with the work, never ahead of it. */
+static void notify(troupe *rt)
+{
+	struct troupe__sched *s = &rt->sched;
+	/* Seq_cst: the push before this must be ordered before the loads
+	 * (pairs with the fence in park, which orders a parker's count update
+	 * before its last look at the queues). */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&s->n_searching, memory_order_relaxed) == 0 &&
+	    atomic_load_explicit(&s->n_parked, memory_order_relaxed) > 0)
+		wake_one(s);
+}
+
+void troupe__sched_push(troupe *rt, struct troupe__task *t)
+{
+	struct troupe__worker *w = troupe__sched_self(rt);
+	if (w == NULL || troupe__deque_push(&w->dq, t) != 0) {
+		cds_wfcq_node_init(&t->qnode);
+		/* wfcq enqueue is wait-free and a full barrier. */
+		cds_wfcq_enqueue(&rt->sched.inj_head, &rt->sched.inj_tail,
+				 &t->qnode);
+	}
+	notify(rt);
+}
+
+static void wake_all(struct troupe__sched *s)
+{
+	while (wake_one(s))
+		;
+}
+
+/* ------------------------------------------------------------ workers */
+
+static void stop_searching(troupe *rt, struct troupe__worker *w)
+{
+	struct troupe__sched *s = &rt->sched;
+	w->searching = false;
+	/* The last searcher to find work hands the search on, if there is
+	 * more work to find. */
+	if (atomic_fetch_sub(&s->n_searching, 1) == 1 && work_visible(rt))
+		notify(rt);
+}
+
+/* Parks w until woken.  Returns with w searching again. */
+static void park(troupe *rt, struct troupe__worker *w)
+{
+	struct troupe__sched *s = &rt->sched;
+
+	pthread_mutex_lock(&s->park_lock);
+	atomic_store_explicit(&w->park_word, 1, memory_order_relaxed);
+	w->next_parked = s->parked;
+	s->parked = w;
+	w->on_parked_list = true;
+	atomic_fetch_add(&s->n_parked, 1);
+	atomic_fetch_sub(&s->n_searching, 1);
+	w->searching = false;
+	pthread_mutex_unlock(&s->park_lock);
+
+	/* Seq_cst: our counts are updated before this last look, which pairs
+	 * with the fence in notify: either the pusher sees us parked, or we see
+	 * its task. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (work_visible(rt) || troupe__stopping(rt)) {
+		pthread_mutex_lock(&s->park_lock);
+		if (w->on_parked_list) {
+			struct troupe__worker **pp = &s->parked;
+			while (*pp != w)
+				pp = &(*pp)->next_parked;
+			*pp = w->next_parked;
+			w->on_parked_list = false;
+			atomic_fetch_sub(&s->n_parked, 1);
+			atomic_fetch_add(&s->n_searching, 1);
+			w->searching = true;
+			atomic_store_explicit(&w->park_word, 0,
+					      memory_order_relaxed);
+		}
+		pthread_mutex_unlock(&s->park_lock);
+	}
+	/* Acquire: pairs with the waker's release of park_word. */
+	while (atomic_load_explicit(&w->park_word, memory_order_acquire) == 1)
+		futex_wait(&w->park_word, 1);
+}
+
+static void *run_loop(void *arg)
+{
+	struct troupe__worker *w = arg;
+	troupe *rt = w->rt;
+	struct troupe__sched *s = &rt->sched;
+
+	tls_worker = w;
+	troupe__thread_enter(); /* unregistered at thread exit */
+	while (!troupe__stopping(rt)) {
+		struct troupe__task *t = find_work(w);
+		if (t != NULL) {
+			if (w->searching)
+				stop_searching(rt, w);
+			troupe__task_dequeued(rt, t);
+			continue;
+		}
+		if (!w->searching) {
+			w->searching = true;
+			atomic_fetch_add(&s->n_searching, 1);
+		}
+		/* Spin a while before parking: work that arrives within the
+		 * window costs a cache miss instead of a futex round trip. */
+		int64_t until = troupe__now_ns() + s->spin_ns;
+		while (t == NULL && s->spin_ns >= 0 && !troupe__stopping(rt)) {
+			for (int i = 0; i < 64; i++)
+				cpu_relax();
+			t = find_work(w);
+			if (t == NULL && troupe__now_ns() > until)
+				break;
+		}
+		if (t != NULL) {
+			stop_searching(rt, w);
+			troupe__task_dequeued(rt, t);
+			continue;
+		}
+		if (!troupe__stopping(rt))
+			park(rt, w);
+	}
+	if (w->searching) {
+		w->searching = false;
+		atomic_fetch_sub(&s->n_searching, 1);
+	}
+	tls_worker = NULL;
+	return NULL;
+}
+
+/* Starts one more worker.  Caller holds grow_lock. */
+static troupe_err start_worker(troupe *rt)
+{
+	struct troupe__sched *s = &rt->sched;
+	unsigned i = atomic_load_explicit(&s->nworkers, memory_order_relaxed);
+	if (i >= s->max_threads)
+		return TROUPE_ESYSTEM;
+	struct troupe__worker *w = mi_zalloc_aligned(sizeof *w, 64);
+	if (w == NULL)
+		return TROUPE_ENOMEM;
+	if (troupe__deque_init(&w->dq, 8) != 0) {
+		mi_free(w);
+		return TROUPE_ENOMEM;
+	}
+	w->rt = rt;
+	w->index = i;
+	w->rng = 0x9e3779b97f4a7c15ULL * (i + 1);
+	/* A new worker starts searching, counted before it runs so a pusher
+	 * does not wake another one for the same task. */
+	w->searching = true;
+	atomic_fetch_add(&s->n_searching, 1);
+	s->workers[i] = w;
+	if (pthread_create(&w->thread, NULL, run_loop, w) != 0) {
+		atomic_fetch_sub(&s->n_searching, 1);
+		troupe__deque_fini(&w->dq);
+		mi_free(w);
+		s->workers[i] = NULL;
+		return TROUPE_ESYSTEM;
+	}
+	/* Release: thieves that see the count see the slot. */
+	atomic_store_explicit(&s->nworkers, i + 1, memory_order_release);
+	return TROUPE_OK;
+}
+
+troupe_err troupe__sched_init(troupe *rt, const troupe_config *cfg)
+{
+	struct troupe__sched *s = &rt->sched;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	s->nbase = cfg != NULL && cfg->num_workers > 0 ? cfg->num_workers
+		   : ncpu > 0				  ? (unsigned)ncpu
+							  : 1;
+	s->max_threads = cfg != NULL && cfg->max_threads > 0
+				 ? cfg->max_threads
+				 : s->nbase + 256;
+	if (s->max_threads < s->nbase)
+		return TROUPE_EINVAL;
+	s->spin_ns = cfg == NULL || cfg->spin_us == 0 ? DEFAULT_SPIN_NS
+		     : cfg->spin_us < 0		      ? -1
+						      : (long)cfg->spin_us * 1000;
+	s->workers = mi_calloc(s->max_threads, sizeof *s->workers);
+	if (s->workers == NULL)
+		return TROUPE_ENOMEM;
+	atomic_init(&s->nworkers, 0);
+	atomic_init(&s->n_searching, 0);
+	atomic_init(&s->n_parked, 0);
+	atomic_init(&s->n_blocked, 0);
+	s->parked = NULL;
+	pthread_mutex_init(&s->park_lock, NULL);
+	pthread_mutex_init(&s->grow_lock, NULL);
+	pthread_mutex_init(&s->inj_lock, NULL);
+	cds_wfcq_init(&s->inj_head, &s->inj_tail);
+	return TROUPE_OK;
+}
+
+troupe_err troupe__sched_start(troupe *rt)
+{
+	struct troupe__sched *s = &rt->sched;
+	troupe_err err = TROUPE_OK;
+	pthread_mutex_lock(&s->grow_lock);
+	for (unsigned i = 0; i < s->nbase && err == TROUPE_OK; i++)
+		err = start_worker(rt);
+	pthread_mutex_unlock(&s->grow_lock);
+	return err;
+}
+
+void troupe__sched_stop(troupe *rt,
+			void (*drop)(troupe *rt, struct troupe__task *t))
+{
+	struct troupe__sched *s = &rt->sched;
+
+	/* Workers started while we stop are joined too: the lock keeps the
+	 * count still while we read it, and none starts after stopping. */
+	pthread_mutex_lock(&s->grow_lock);
+	unsigned n = atomic_load(&s->nworkers);
+	pthread_mutex_unlock(&s->grow_lock);
+	for (unsigned i = 0; i < n; i++) {
+		wake_all(s);
+		pthread_join(s->workers[i]->thread, NULL);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		void *t;
+		while ((t = troupe__deque_pop(&s->workers[i]->dq)) != NULL)
+			drop(rt, t);
+	}
+	struct cds_wfcq_node *q;
+	while ((q = __cds_wfcq_dequeue_blocking(&s->inj_head, &s->inj_tail)) !=
+	       NULL)
+		drop(rt, caa_container_of(q, struct troupe__task, qnode));
+}
+
+void troupe__sched_fini(troupe *rt)
+{
+	struct troupe__sched *s = &rt->sched;
+	unsigned n = atomic_load(&s->nworkers);
+	for (unsigned i = 0; i < n; i++) {
+		troupe__deque_fini(&s->workers[i]->dq);
+		mi_free(s->workers[i]);
+	}
+	mi_free(s->workers);
+	cds_wfcq_destroy(&s->inj_head, &s->inj_tail);
+	pthread_mutex_destroy(&s->park_lock);
+	pthread_mutex_destroy(&s->grow_lock);
+	pthread_mutex_destroy(&s->inj_lock);
+}
+
+/* -------------------------------------------------------- compensation */
+
+void troupe__sched_block_begin(troupe *rt, struct troupe__worker *w)
+{
+	struct troupe__sched *s = &rt->sched;
+
+	if (w->blocked++ > 0)
+		return;
+	int blocked = atomic_fetch_add(&s->n_blocked, 1) + 1;
+	unsigned total = atomic_load_explicit(&s->nworkers,
+					      memory_order_relaxed);
+	/* Keep nbase workers free to run: a waiting worker is not one.  Start
+	 * another when too few are left; otherwise make sure one is looking
+	 * at the work this one leaves behind in its deque. */
+	if ((long)total - blocked < (long)s->nbase && !troupe__stopping(rt)) {
+		pthread_mutex_lock(&s->grow_lock);
+		total = atomic_load_explicit(&s->nworkers,
+					     memory_order_relaxed);
+		if ((long)total - atomic_load(&s->n_blocked) < (long)s->nbase &&
+		    !troupe__stopping(rt))
+			(void)start_worker(rt); /* at the cap: carry on */
+		pthread_mutex_unlock(&s->grow_lock);
+	} else if (work_visible(rt)) {
+		notify(rt);
+	}
+}
+
+void troupe__sched_block_end(troupe *rt, struct troupe__worker *w)
+{
+	if (--w->blocked == 0)
+		atomic_fetch_sub(&rt->sched.n_blocked, 1);
+}
+
+void troupe__sched_trim(troupe *rt, struct troupe__worker *w)
+{
+	struct troupe__task *t;
+	while ((t = troupe__deque_pop(&w->dq)) != NULL) {
+		/* Acquire: the claim was set by whoever ran it. */
+		if (atomic_load_explicit(&t->rets[0]->claim,
+					 memory_order_acquire) == 0) {
+			/* Not run yet: it stays queued. */
+			if (troupe__deque_push(&w->dq, t) != 0)
+				troupe__task_dequeued(rt, t);
+			return;
+		}
+		troupe__task_dequeued(rt, t); /* claimed: just votes */
+	}
+}

@@ -1,0 +1,91 @@
+/*
+ * The scheduler: worker threads, each with a Chase-Lev deque; an injection
+ * queue for tasks submitted from threads outside the pool; random-victim
+ * stealing; spin-then-park idling; and compensation — a worker about to
+ * block in get/wait makes sure enough others can run.  The design notes and
+ * the measurements behind the spin window are in sched.md.
+ *
+ * Threads: troupe__sched_push and troupe__sched_block_* may be called from
+ * any thread; the rest belong to runtime.c's init/shutdown.
+ */
+#ifndef TROUPE_SCHED_H
+#define TROUPE_SCHED_H
+
+#include "troupe.h"
+
+#include <pthread.h>
+#include <stdalign.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include <urcu/wfcqueue.h>
+
+#include "deque.h"
+
+struct troupe__task;
+
+struct troupe__worker {
+	struct troupe__deque dq;
+	troupe *rt;
+	pthread_t thread;
+	unsigned index;
+	bool searching;  /* counted in n_searching; own thread only */
+	int blocked;     /* nesting of blocking gets; own thread only */
+	uint64_t rng;    /* victim choice; own thread only */
+	/* Parking: the futex word is 1 while parked.  Under park_lock:
+	 * next_parked and whether the worker is on the parked list. */
+	alignas(64) _Atomic uint32_t park_word;
+	struct troupe__worker *next_parked;
+	bool on_parked_list;
+};
+
+struct troupe__sched {
+	unsigned nbase;       /* workers asked for */
+	unsigned max_threads; /* cap on workers, counting compensation ones */
+	long spin_ns;         /* idle spin window; <0: park at once */
+	struct troupe__worker **workers; /* max_threads slots */
+	/* Workers started so far; slot i is published before the count. */
+	alignas(64) _Atomic unsigned nworkers;
+	/* Workers looking for work (not running, not parked). */
+	alignas(64) _Atomic int n_searching;
+	_Atomic int n_parked;
+	/* Workers blocked in get/wait inside a body. */
+	_Atomic int n_blocked;
+	pthread_mutex_t park_lock;
+	struct troupe__worker *parked; /* under park_lock */
+	pthread_mutex_t grow_lock;     /* serializes starting workers */
+	/* Tasks from threads outside the pool. */
+	alignas(64) struct cds_wfcq_head inj_head;
+	struct cds_wfcq_tail inj_tail;
+	pthread_mutex_t inj_lock; /* one worker drains at a time */
+};
+
+/* The worker the calling thread is, if it is one of rt's; else NULL. */
+struct troupe__worker *troupe__sched_self(troupe *rt);
+
+troupe_err troupe__sched_init(troupe *rt, const troupe_config *cfg);
+/* Starts the base workers. */
+troupe_err troupe__sched_start(troupe *rt);
+/* Wakes and joins every worker (rt->stopping must be set), then hands each
+ * task still queued to drop(rt, t). */
+void troupe__sched_stop(troupe *rt,
+			void (*drop)(troupe *rt, struct troupe__task *t));
+void troupe__sched_fini(troupe *rt);
+
+/* Makes t runnable: onto the caller's deque when it is one of rt's workers,
+ * else onto the injection queue; wakes a worker if none is looking. */
+void troupe__sched_push(troupe *rt, struct troupe__task *t);
+
+/* A worker (w) is about to block: keep nbase workers able to run, starting
+ * one if need be.  Pairs with troupe__sched_block_end. */
+void troupe__sched_block_begin(troupe *rt, struct troupe__worker *w);
+void troupe__sched_block_end(troupe *rt, struct troupe__worker *w);
+
+/* After w ran a task inline from inside a get: drop the deque slots of
+ * tasks that were run that way (claimed), which sit on top of its deque. */
+void troupe__sched_trim(troupe *rt, struct troupe__worker *w);
+
+/* Nanoseconds on the monotonic clock. */
+int64_t troupe__now_ns(void);
+
+#endif

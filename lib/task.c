@@ -1,0 +1,502 @@
+/* Submitting, running and finishing tasks; the named-function registry.
+ * See task.h for a task's life. */
+#include "task.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+#include <mimalloc.h>
+
+#include "rcu.h"
+
+struct ret_slot {
+	const void *data;
+	size_t size;
+	troupe_free_fn free_fn;
+	bool set;
+	unsigned char inl[8];
+};
+
+struct troupe_ctx {
+	troupe *rt;
+	struct troupe__task *t;
+	struct ret_slot *ret;
+	bool failed;
+	char *msg;
+};
+
+/* ------------------------------------------------------------ finishing */
+
+static void task_free(troupe *rt, struct troupe__task *t)
+{
+	for (unsigned i = 0; i < t->nrefs; i++)
+		if (t->slots[i].o != NULL)
+			troupe__obj_unref(rt, t->slots[i].o);
+	for (unsigned i = 0; i < t->nret; i++)
+		troupe__obj_unref(rt, t->rets[i]);
+	mi_free(t);
+}
+
+static void vote(troupe *rt, struct troupe__task *t)
+{
+	/* Acq_rel: the second voter frees, after seeing the first's writes. */
+	if (atomic_fetch_add_explicit(&t->votes, 1, memory_order_acq_rel) == 1)
+		task_free(rt, t);
+}
+
+/* Drops the task's refs on its arguments as soon as it no longer needs
+ * them, so their memory does not wait for the second vote. */
+static void release_args(troupe *rt, struct troupe__task *t)
+{
+	for (unsigned i = 0; i < t->nrefs; i++) {
+		troupe__obj_unref(rt, t->slots[i].o);
+		t->slots[i].o = NULL;
+	}
+}
+
+static void fail_all(troupe *rt, struct troupe__task *t, troupe_err err,
+		     const char *msg)
+{
+	for (unsigned i = 0; i < t->nret; i++)
+		troupe__obj_resolve_error(rt, t->rets[i], err,
+					  troupe__format("%s", msg));
+}
+
+const char *troupe__fn_name(troupe *rt, troupe_fn fn, const char *given,
+			    char *buf, size_t len)
+{
+	if (given != NULL)
+		return given;
+	pthread_rwlock_rdlock(&rt->fn_lock);
+	for (int b = 0; b < TROUPE__FN_BUCKETS; b++)
+		for (struct troupe__fn_entry *e = rt->fns[b]; e != NULL;
+		     e = e->next)
+			if (e->fn == fn) {
+				snprintf(buf, len, "%s", e->name);
+				pthread_rwlock_unlock(&rt->fn_lock);
+				return buf;
+			}
+	pthread_rwlock_unlock(&rt->fn_lock);
+	/* ISO C has no function-to-object pointer conversion; print the bytes
+	 * of the pointer instead. */
+	unsigned char b[sizeof fn];
+	memcpy(b, &fn, sizeof fn);
+	uint64_t v = 0;
+	for (size_t i = 0; i < sizeof fn && i < 8; i++)
+		v |= (uint64_t)b[i] << (8 * i);
+	snprintf(buf, len, "fn@0x%llx", (unsigned long long)v);
+	return buf;
+}
+
+static void run(troupe *rt, struct troupe__task *t)
+{
+	struct ret_slot one, *ret = &one;
+	if (t->nret > 1) {
+		ret = mi_calloc(t->nret, sizeof *ret);
+		if (ret == NULL) {
+			fail_all(rt, t, TROUPE_ENOMEM,
+				 "out of memory starting the task");
+			release_args(rt, t);
+			return;
+		}
+	} else {
+		memset(&one, 0, sizeof one);
+	}
+	struct troupe_ctx ctx = {.rt = rt, .t = t, .ret = ret};
+
+	/* Shutdown may have resolved our refs already: then do not run. */
+	if (!troupe__obj_done(t->rets[0]))
+		t->fn(rt, &ctx, t->args, t->nargs);
+	release_args(rt, t);
+
+	if (ctx.failed) {
+		char buf[64];
+		char *msg = troupe__format(
+			"task '%s' failed: %s",
+			troupe__fn_name(rt, t->fn, t->name, buf, sizeof buf),
+			ctx.msg != NULL ? ctx.msg : "(no message)");
+		fail_all(rt, t, TROUPE_ETASK,
+			 msg != NULL ? msg : "task failed (out of memory "
+					     "formatting its message)");
+		mi_free(msg);
+		mi_free(ctx.msg);
+		for (unsigned i = 0; i < t->nret; i++)
+			if (ret[i].set && ret[i].free_fn != NULL)
+				ret[i].free_fn((void *)ret[i].data);
+	} else {
+		for (unsigned i = 0; i < t->nret; i++) {
+			struct ret_slot *r = &ret[i];
+			troupe__obj_resolve_value(
+				rt, t->rets[i], r->free_fn ? r->data : r->inl,
+				r->size, r->free_fn);
+		}
+	}
+	if (ret != &one)
+		mi_free(ret);
+}
+
+void troupe__task_dequeued(troupe *rt, struct troupe__task *t)
+{
+	/* Acquire: if a getter ran it, we see that before voting. */
+	if (atomic_exchange_explicit(&t->rets[0]->claim, 1,
+				     memory_order_acq_rel) != 0) {
+		vote(rt, t);
+		return;
+	}
+	run(rt, t);
+	task_free(rt, t);
+}
+
+bool troupe__task_run_inline(troupe *rt, struct troupe__obj *o)
+{
+	/* Acquire: pairs with the release that published the task. */
+	struct troupe__task *t =
+		atomic_load_explicit(&o->task, memory_order_acquire);
+	if (t == NULL || atomic_load_explicit(&o->claim,
+					      memory_order_relaxed) != 0 ||
+	    atomic_exchange_explicit(&o->claim, 1, memory_order_acq_rel) != 0)
+		return false;
+	/* The claim means no one else runs t or frees it: the queue slot
+	 * that still points at it will only vote. */
+	run(rt, t);
+	vote(rt, t);
+	return true;
+}
+
+void troupe__task_drop(troupe *rt, struct troupe__task *t)
+{
+	if (atomic_exchange_explicit(&t->rets[0]->claim, 1,
+				     memory_order_acq_rel) != 0) {
+		vote(rt, t);
+		return;
+	}
+	fail_all(rt, t, TROUPE_ESHUTDOWN,
+		 "the runtime shut down before this task ran");
+	task_free(rt, t);
+}
+
+/* --------------------------------------------------------- readiness */
+
+/* All of t's arguments have resolved: run it, or fail it without running
+ * when an argument failed. */
+static void ready(troupe *rt, struct troupe__task *t)
+{
+	for (unsigned i = 0; i < t->nrefs; i++) {
+		struct troupe__argslot *s = &t->slots[i];
+		struct troupe__obj *o = s->o;
+		if (troupe__obj_state(o) == TROUPE__ERROR) {
+			char buf[64];
+			char *msg = troupe__format(
+				"task '%s' did not run: its argument %u "
+				"failed: %s",
+				troupe__fn_name(rt, t->fn, t->name, buf,
+						sizeof buf),
+				s->index, (const char *)o->data);
+			for (unsigned k = 0; k < t->nret; k++)
+				troupe__obj_resolve_error(
+					rt, t->rets[k], o->err,
+					troupe__format("%s",
+						       msg ? msg : "(no memory)"));
+			mi_free(msg);
+			/* Never queued: nobody else can claim it. */
+			task_free(rt, t);
+			return;
+		}
+		t->args[s->index] = (troupe_value){o->data, o->size};
+	}
+	/* Release: a getter that finds the task here sees it whole. */
+	atomic_store_explicit(&t->rets[0]->task, t, memory_order_release);
+	troupe__sched_push(rt, t);
+}
+
+static void dep_done(troupe *rt, struct troupe__task *t)
+{
+	/* Acq_rel: the last one sees every argument's resolution. */
+	if (atomic_fetch_sub_explicit(&t->deps, 1, memory_order_acq_rel) == 1)
+		ready(rt, t);
+}
+
+static void arg_ready(troupe *rt, struct troupe__waiter *w,
+		      struct troupe__obj *o)
+{
+	(void)o;
+	struct troupe__argslot *s =
+		caa_container_of(w, struct troupe__argslot, w);
+	dep_done(rt, s->t);
+}
+
+/* ------------------------------------------------------------ submit */
+
+static size_t align8(size_t n)
+{
+	return (n + 7) & ~(size_t)7;
+}
+
+static troupe_err submit(troupe *rt, troupe_fn fn, const char *name,
+			 const troupe_arg *args, size_t nargs,
+			 const troupe_task_opts *opts, troupe_ref *refs)
+{
+	if (rt == NULL || fn == NULL || refs == NULL ||
+	    (nargs > 0 && args == NULL) || nargs > UINT32_MAX)
+		return TROUPE_EINVAL;
+	unsigned nret = opts != NULL && opts->num_returns > 0
+				? opts->num_returns
+				: 1;
+	if (nret > 1u << 20)
+		return TROUPE_EINVAL;
+	if (name == NULL && opts != NULL)
+		name = opts->name;
+
+	size_t nrefs = 0, bytes = 0;
+	for (size_t i = 0; i < nargs; i++) {
+		if (args[i].kind == TROUPE_ARG_REF)
+			nrefs++;
+		else if (args[i].kind == TROUPE_ARG_BYTES &&
+			 (args[i].data != NULL || args[i].size == 0))
+			bytes += align8(args[i].size);
+		else
+			return TROUPE_EINVAL;
+	}
+	if (troupe__stopping(rt))
+		return TROUPE_ESHUTDOWN;
+	troupe__thread_enter();
+
+	size_t namelen = name != NULL ? strlen(name) + 1 : 0;
+	size_t size = sizeof(struct troupe__task) +
+		      nret * sizeof(struct troupe__obj *) +
+		      nargs * sizeof(troupe_value) +
+		      nrefs * sizeof(struct troupe__argslot) + bytes +
+		      align8(namelen);
+	struct troupe__task *t = mi_malloc(size);
+	if (t == NULL)
+		return TROUPE_ENOMEM;
+	char *p = (char *)(t + 1);
+	t->rets = (struct troupe__obj **)p;
+	p += nret * sizeof(struct troupe__obj *);
+	t->args = (troupe_value *)p;
+	p += nargs * sizeof(troupe_value);
+	t->slots = (struct troupe__argslot *)p;
+	p += nrefs * sizeof(struct troupe__argslot);
+	t->fn = fn;
+	t->nret = nret;
+	t->nargs = (unsigned)nargs;
+	t->nrefs = 0;
+	atomic_init(&t->votes, 0);
+
+	/* Ref arguments: find each and hold it for the task. */
+	troupe_err err = TROUPE_OK;
+	troupe__rcu_lock();
+	for (size_t i = 0; i < nargs; i++) {
+		if (args[i].kind == TROUPE_ARG_BYTES) {
+			memcpy(p, args[i].data, args[i].size);
+			t->args[i] = (troupe_value){p, args[i].size};
+			p += align8(args[i].size);
+			continue;
+		}
+		struct troupe__obj *o;
+		err = troupe__obj_lookup(rt, args[i].ref, &o);
+		if (err != TROUPE_OK)
+			break;
+		troupe__obj_ref(o);
+		struct troupe__argslot *s = &t->slots[t->nrefs++];
+		s->t = t;
+		s->o = o;
+		s->index = (unsigned)i;
+		s->w.wake = arg_ready;
+	}
+	troupe__rcu_unlock();
+	if (name != NULL) {
+		memcpy(p, name, namelen);
+		t->name = p;
+	} else {
+		t->name = NULL;
+	}
+
+	unsigned made = 0;
+	if (err == TROUPE_OK) {
+		for (; made < nret; made++) {
+			/* One ref for the caller, one for the producer. */
+			t->rets[made] = troupe__obj_new(rt, 1);
+			if (t->rets[made] == NULL) {
+				err = TROUPE_ENOMEM;
+				break;
+			}
+		}
+	}
+	if (err != TROUPE_OK) {
+		for (unsigned i = 0; i < made; i++) {
+			/* Never seen by anyone: drop both refs. */
+			troupe__obj_release_user(rt, t->rets[i]);
+			troupe__obj_unref(rt, t->rets[i]);
+		}
+		t->nret = 0;
+		task_free(rt, t);
+		return err;
+	}
+	for (unsigned i = 0; i < nret; i++)
+		refs[i] = (troupe_ref){t->rets[i]->id};
+
+	/* +1 holds the task back until every waiter is in place. */
+	atomic_init(&t->deps, t->nrefs + 1);
+	for (unsigned i = 0; i < t->nrefs; i++)
+		if (!troupe__waiter_add(rt, t->slots[i].o, &t->slots[i].w))
+			dep_done(rt, t);
+	dep_done(rt, t);
+	return TROUPE_OK;
+}
+
+troupe_err troupe_submit(troupe *rt, troupe_fn fn, const troupe_arg *args,
+			 size_t nargs, const troupe_task_opts *opts,
+			 troupe_ref *refs)
+{
+	return submit(rt, fn, NULL, args, nargs, opts, refs);
+}
+
+/* ---------------------------------------------------------- registry */
+
+static unsigned name_hash(const char *s)
+{
+	unsigned h = 2166136261u; /* FNV-1a */
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h % TROUPE__FN_BUCKETS;
+}
+
+static struct troupe__fn_entry *find_fn(troupe *rt, const char *name)
+{
+	for (struct troupe__fn_entry *e = rt->fns[name_hash(name)]; e != NULL;
+	     e = e->next)
+		if (strcmp(e->name, name) == 0)
+			return e;
+	return NULL;
+}
+
+troupe_err troupe_register(troupe *rt, const char *name, troupe_fn fn)
+{
+	if (rt == NULL || name == NULL || *name == '\0' || fn == NULL)
+		return TROUPE_EINVAL;
+	if (troupe__stopping(rt))
+		return TROUPE_ESHUTDOWN;
+	size_t len = strlen(name) + 1;
+	struct troupe__fn_entry *e = mi_malloc(sizeof *e + len);
+	if (e == NULL)
+		return TROUPE_ENOMEM;
+	e->fn = fn;
+	memcpy(e->name, name, len);
+	pthread_rwlock_wrlock(&rt->fn_lock);
+	if (find_fn(rt, name) != NULL) {
+		pthread_rwlock_unlock(&rt->fn_lock);
+		mi_free(e);
+		return TROUPE_EEXIST;
+	}
+	unsigned b = name_hash(name);
+	e->next = rt->fns[b];
+	rt->fns[b] = e;
+	pthread_rwlock_unlock(&rt->fn_lock);
+	return TROUPE_OK;
+}
+
+troupe_err troupe_submit_named(troupe *rt, const char *name,
+			       const troupe_arg *args, size_t nargs,
+			       const troupe_task_opts *opts, troupe_ref *refs)
+{
+	if (rt == NULL || name == NULL)
+		return TROUPE_EINVAL;
+	pthread_rwlock_rdlock(&rt->fn_lock);
+	struct troupe__fn_entry *e = find_fn(rt, name);
+	troupe_fn fn = e != NULL ? e->fn : NULL;
+	pthread_rwlock_unlock(&rt->fn_lock);
+	if (fn == NULL)
+		return TROUPE_ENOTFOUND;
+	/* Entries live until shutdown, so the name can be borrowed. */
+	return submit(rt, fn, opts != NULL && opts->name ? opts->name : e->name,
+		      args, nargs, opts, refs);
+}
+
+void troupe__fns_fini(troupe *rt)
+{
+	for (int b = 0; b < TROUPE__FN_BUCKETS; b++)
+		while (rt->fns[b] != NULL) {
+			struct troupe__fn_entry *e = rt->fns[b];
+			rt->fns[b] = e->next;
+			mi_free(e);
+		}
+}
+
+/* ------------------------------------------------- inside a body: ctx */
+
+static troupe_err set_ret(troupe_ctx *ctx, unsigned index, const void *data,
+			  size_t size, troupe_free_fn free_fn)
+{
+	if (ctx == NULL || index >= ctx->t->nret || ctx->failed ||
+	    ctx->ret[index].set || (data == NULL && size > 0))
+		return TROUPE_EINVAL;
+	struct ret_slot *r = &ctx->ret[index];
+	if (free_fn != NULL) {
+		r->data = data;
+		r->free_fn = free_fn;
+	} else if (size <= sizeof r->inl) {
+		if (size > 0)
+			memcpy(r->inl, data, size);
+	} else {
+		void *copy = mi_malloc(size);
+		if (copy == NULL)
+			return TROUPE_ENOMEM;
+		memcpy(copy, data, size);
+		r->data = copy;
+		r->free_fn = mi_free;
+	}
+	r->size = size;
+	r->set = true;
+	return TROUPE_OK;
+}
+
+troupe_err troupe_return(troupe_ctx *ctx, const void *data, size_t size)
+{
+	return set_ret(ctx, 0, data, size, NULL);
+}
+
+troupe_err troupe_return_at(troupe_ctx *ctx, unsigned index, const void *data,
+			    size_t size)
+{
+	return set_ret(ctx, index, data, size, NULL);
+}
+
+troupe_err troupe_return_owned(troupe_ctx *ctx, unsigned index, void *data,
+			       size_t size, troupe_free_fn free_fn)
+{
+	if (free_fn == NULL)
+		return TROUPE_EINVAL;
+	return set_ret(ctx, index, data, size, free_fn);
+}
+
+troupe_err troupe_return_i64(troupe_ctx *ctx, int64_t v)
+{
+	return set_ret(ctx, 0, &v, sizeof v, NULL);
+}
+
+troupe_err troupe_return_f64(troupe_ctx *ctx, double v)
+{
+	return set_ret(ctx, 0, &v, sizeof v, NULL);
+}
+
+troupe_err troupe_return_str(troupe_ctx *ctx, const char *s)
+{
+	if (s == NULL)
+		return TROUPE_EINVAL;
+	return set_ret(ctx, 0, s, strlen(s) + 1, NULL);
+}
+
+troupe_err troupe_fail(troupe_ctx *ctx, const char *fmt, ...)
+{
+	if (ctx == NULL || fmt == NULL)
+		return TROUPE_EINVAL;
+	if (ctx->failed)
+		return TROUPE_ETASK; /* the first message stands */
+	va_list ap;
+	va_start(ap, fmt);
+	ctx->msg = troupe__vformat(fmt, ap);
+	va_end(ap);
+	ctx->failed = true;
+	return TROUPE_ETASK;
+}
