@@ -301,7 +301,8 @@ TROUPE_API troupe_err troupe_return_str(troupe_ctx *ctx, const char *s);
 
 /* Fails the task: every ref it fills resolves to TROUPE_ETASK with this
  * message; tasks that take them as arguments do not run and carry it on.
- * Returns TROUPE_ETASK (so a body may `return (void)troupe_fail(...)`). */
+ * Returns TROUPE_ETASK (or TROUPE_EINVAL for a NULL ctx or fmt).  The first
+ * failure's message stands; later returns are refused. */
 TROUPE_API troupe_err troupe_fail(troupe_ctx *ctx, const char *fmt, ...)
 	TROUPE_PRINTF(2, 3);
 

@@ -5,7 +5,7 @@
  * which does not model fences — see the hand-off of a task's contents. */
 #include "deque.h"
 
-#include <mimalloc.h>
+#include "alloc.h"
 
 struct troupe__deque_buf {
 	int64_t mask; /* capacity - 1; capacity is a power of two */
@@ -16,7 +16,7 @@ struct troupe__deque_buf {
 static struct troupe__deque_buf *buf_new(int64_t cap)
 {
 	struct troupe__deque_buf *b =
-		mi_malloc(sizeof *b + (size_t)cap * sizeof b->slot[0]);
+		troupe__malloc(sizeof *b + (size_t)cap * sizeof b->slot[0]);
 	if (b == NULL)
 		return NULL;
 	b->mask = cap - 1;
@@ -38,10 +38,10 @@ int troupe__deque_init(struct troupe__deque *d, unsigned log_cap)
 
 void troupe__deque_fini(struct troupe__deque *d)
 {
-	mi_free(atomic_load_explicit(&d->buf, memory_order_relaxed));
+	troupe__free(atomic_load_explicit(&d->buf, memory_order_relaxed));
 	while (d->retired != NULL) {
 		struct troupe__deque_buf *n = d->retired->next_retired;
-		mi_free(d->retired);
+		troupe__free(d->retired);
 		d->retired = n;
 	}
 }

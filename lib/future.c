@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <mimalloc.h>
+#include "alloc.h"
 
 #include "rcu.h"
 
@@ -294,11 +294,11 @@ troupe_err troupe_wait(troupe *rt, const troupe_ref *refs, size_t n,
 	struct troupe__obj **objs = stack_objs;
 	struct sleeper_node *nodes = stack_nodes;
 	if (n > WAIT_STACK) {
-		objs = mi_malloc(n * sizeof *objs);
-		nodes = mi_malloc(n * sizeof *nodes);
+		objs = troupe__malloc(n * sizeof *objs);
+		nodes = troupe__malloc(n * sizeof *nodes);
 		if (objs == NULL || nodes == NULL) {
-			mi_free(objs == stack_objs ? NULL : objs);
-			mi_free(nodes == stack_nodes ? NULL : nodes);
+			troupe__free(objs == stack_objs ? NULL : objs);
+			troupe__free(nodes == stack_nodes ? NULL : nodes);
 			return TROUPE_ENOMEM;
 		}
 	}
@@ -370,8 +370,8 @@ out:
 	for (size_t i = 0; i < held; i++)
 		troupe__obj_unref(rt, objs[i]);
 	if (objs != stack_objs) {
-		mi_free(objs);
-		mi_free(nodes);
+		troupe__free(objs);
+		troupe__free(nodes);
 	}
 	return err;
 }
@@ -397,12 +397,13 @@ static void ready_call(troupe *rt, struct ready_node *r)
 {
 	r->cb(rt, r->ref, status_of(r->o), r->arg);
 	troupe__obj_unref(rt, r->o);
-	mi_free(r);
+	troupe__free(r);
 }
 
 static void post(troupe *rt, struct ready_node *r)
 {
 	cds_wfcq_node_init(&r->qnode);
+	troupe__tsan_release(r);
 	cds_wfcq_enqueue(&rt->cq_head, &rt->cq_tail, &r->qnode);
 	uint64_t one = 1;
 	/* The eventfd counter only saturates far beyond any queue length;
@@ -430,12 +431,12 @@ static troupe_err on_ready(troupe *rt, troupe_ref ref, troupe_ready_fn cb,
 		return TROUPE_EINVAL;
 	if (troupe__stopping(rt))
 		return TROUPE_ESHUTDOWN;
-	struct ready_node *r = mi_malloc(sizeof *r);
+	struct ready_node *r = troupe__malloc(sizeof *r);
 	if (r == NULL)
 		return TROUPE_ENOMEM;
 	troupe_err err = hold(rt, ref, &o);
 	if (err != TROUPE_OK) {
-		mi_free(r);
+		troupe__free(r);
 		return err;
 	}
 	*r = (struct ready_node){.w.wake = ready_wake, .cb = cb, .arg = arg,
@@ -482,7 +483,10 @@ size_t troupe__dispatch(troupe *rt)
 	pthread_mutex_unlock(&rt->cq_lock);
 	struct cds_wfcq_node *n;
 	while ((n = __cds_wfcq_dequeue_blocking(&h, &t)) != NULL) {
-		ready_call(rt, caa_container_of(n, struct ready_node, qnode));
+		struct ready_node *r =
+			caa_container_of(n, struct ready_node, qnode);
+		troupe__tsan_acquire(r); /* pairs with post */
+		ready_call(rt, r);
 		ran++;
 	}
 	return ran;

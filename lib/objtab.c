@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include <mimalloc.h>
+#include "alloc.h"
 #include "rcu.h"
 
 #ifdef TROUPE__TSAN
@@ -70,7 +70,7 @@ static void obj_free(struct troupe__obj *o)
 {
 	if (o->free_fn != NULL)
 		o->free_fn((void *)o->data);
-	mi_free(o);
+	troupe__free(o);
 }
 
 /* Frees a detached list of retired objects after a grace period. */
@@ -109,7 +109,7 @@ void troupe__objtab_fini(struct troupe__objtab *t)
 struct troupe__obj *troupe__obj_new(troupe *rt, unsigned internal)
 {
 	struct troupe__objtab *t = &rt->objs;
-	struct troupe__obj *o = mi_malloc(sizeof *o);
+	struct troupe__obj *o = troupe__malloc(sizeof *o);
 	if (o == NULL)
 		return NULL;
 	cds_lfht_node_init(&o->node);
@@ -128,6 +128,7 @@ struct troupe__obj *troupe__obj_new(troupe *rt, unsigned internal)
 	atomic_init(&o->waiters, NULL);
 	/* The table publishes the node with a release (rcu_assign_pointer):
 	 * a reader that finds it sees the fields above. */
+	troupe__tsan_release(o);
 	troupe__rcu_lock();
 	cds_lfht_add(t->ht, mix64(o->id), &o->node);
 	troupe__rcu_unlock();
@@ -149,6 +150,7 @@ troupe_err troupe__obj_lookup(troupe *rt, troupe_ref ref,
 	if (n == NULL)
 		return TROUPE_ESTALE;
 	struct troupe__obj *o = caa_container_of(n, struct troupe__obj, node);
+	troupe__tsan_acquire(o); /* rcu_dereference in the lookup */
 	/* Relaxed: a caller racing its own release is outside the contract;
 	 * this catches the sequential misuse (use after release). */
 	if (atomic_load_explicit(&o->refs, memory_order_relaxed) <
@@ -303,7 +305,7 @@ bool troupe__obj_resolve_value(troupe *rt, struct troupe__obj *o,
 			memcpy(o->inl, data, size);
 		o->data = o->inl;
 	} else {
-		void *copy = mi_malloc(size);
+		void *copy = troupe__malloc(size);
 		if (copy == NULL) {
 			o->err = TROUPE_ENOMEM;
 			o->data = "out of memory storing a value";
@@ -313,7 +315,7 @@ bool troupe__obj_resolve_value(troupe *rt, struct troupe__obj *o,
 		}
 		memcpy(copy, data, size);
 		o->data = copy;
-		o->free_fn = mi_free;
+		o->free_fn = troupe__free;
 	}
 	o->size = size;
 	finish_resolve(rt, o, TROUPE__READY);
@@ -324,14 +326,14 @@ bool troupe__obj_resolve_error(troupe *rt, struct troupe__obj *o,
 			       troupe_err err, char *msg)
 {
 	if (!begin_resolve(o)) {
-		mi_free(msg);
+		troupe__free(msg);
 		return false;
 	}
 	o->err = err;
 	if (msg != NULL) {
 		o->data = msg;
 		o->size = strlen(msg) + 1;
-		o->free_fn = mi_free;
+		o->free_fn = troupe__free;
 	} else {
 		o->data = troupe_strerror(err);
 		o->size = strlen(o->data) + 1;
@@ -411,7 +413,7 @@ void troupe__objtab_resolve_all(troupe *rt)
 	struct cds_lfht_iter it;
 	struct troupe__obj *o;
 	size_t n = 0, cap = 256;
-	struct troupe__obj **pending = mi_malloc(cap * sizeof *pending);
+	struct troupe__obj **pending = troupe__malloc(cap * sizeof *pending);
 
 	/* Collect first, resolve outside the read-side section: resolving
 	 * runs callbacks, which may release refs, which may wait for a grace
@@ -423,7 +425,7 @@ void troupe__objtab_resolve_all(troupe *rt)
 			continue;
 		if (n == cap) {
 			struct troupe__obj **g =
-				mi_realloc(pending, 2 * cap * sizeof *g);
+				troupe__realloc(pending, 2 * cap * sizeof *g);
 			if (g == NULL) {
 				/* Resolve what we have; the next pass (the
 				 * caller repeats until none is pending) gets
@@ -444,7 +446,7 @@ void troupe__objtab_resolve_all(troupe *rt)
 				       "object was ready"));
 		troupe__obj_unref(rt, pending[i]);
 	}
-	mi_free(pending);
+	troupe__free(pending);
 }
 
 char *troupe__vformat(const char *fmt, va_list ap)
@@ -455,7 +457,7 @@ char *troupe__vformat(const char *fmt, va_list ap)
 	va_end(ap2);
 	if (n < 0)
 		return NULL;
-	char *s = mi_malloc((size_t)n + 1);
+	char *s = troupe__malloc((size_t)n + 1);
 	if (s != NULL)
 		vsnprintf(s, (size_t)n + 1, fmt, ap);
 	return s;

@@ -130,7 +130,7 @@ static inline bool troupe__obj_done(const struct troupe__obj *o)
 
 /* Resolves o once and wakes every waiter.  A value with free_fn NULL is
  * copied (into the object itself when it fits in 8 bytes); with free_fn the
- * object takes data.  For an error, msg (mi_malloc'd, or NULL) is taken.
+ * object takes data.  For an error, msg (troupe__malloc'd, or NULL) is taken.
  * Returns false when o had already resolved; what was given is freed all the
  * same (free_fn(data), or msg), so callers never clean up after a loss. */
 bool troupe__obj_resolve_value(troupe *rt, struct troupe__obj *o,
@@ -151,7 +151,7 @@ bool troupe__waiter_remove(troupe *rt, struct troupe__obj *o,
 /* Shutdown: resolves every pending object to TROUPE_ESHUTDOWN. */
 void troupe__objtab_resolve_all(troupe *rt);
 
-/* A copy of a printf message in mi_malloc'd memory (NULL on no memory). */
+/* A copy of a printf message in troupe__malloc'd memory (NULL on no memory). */
 char *troupe__vformat(const char *fmt, va_list ap);
 char *troupe__format(const char *fmt, ...) TROUPE_PRINTF(1, 2);
 

@@ -15,17 +15,9 @@
 
 #include <urcu/urcu-memb.h>
 
-#if defined(__SANITIZE_THREAD__)
-#define TROUPE__TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define TROUPE__TSAN 1
-#endif
-#endif
+#include "tsan.h"
 
 #ifdef TROUPE__TSAN
-void __tsan_acquire(void *addr);
-void __tsan_release(void *addr);
 extern char troupe__tsan_grace;
 #endif
 
@@ -37,7 +29,7 @@ static inline void troupe__rcu_lock(void)
 static inline void troupe__rcu_unlock(void)
 {
 #ifdef TROUPE__TSAN
-	__tsan_release(&troupe__tsan_grace);
+	troupe__tsan_release(&troupe__tsan_grace);
 #endif
 	urcu_memb_read_unlock();
 }
@@ -46,7 +38,7 @@ static inline void troupe__rcu_synchronize(void)
 {
 	urcu_memb_synchronize_rcu();
 #ifdef TROUPE__TSAN
-	__tsan_acquire(&troupe__tsan_grace);
+	troupe__tsan_acquire(&troupe__tsan_grace);
 #endif
 }
 

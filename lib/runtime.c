@@ -6,7 +6,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <mimalloc.h>
+#include "alloc.h"
 #include <urcu/urcu-memb.h>
 
 const char *troupe_strerror(troupe_err err)
@@ -63,7 +63,7 @@ troupe_err troupe_init(troupe **out, const troupe_config *cfg)
 	if (out == NULL)
 		return TROUPE_EINVAL;
 	troupe__thread_enter();
-	troupe *rt = mi_zalloc_aligned(sizeof *rt, TROUPE__CACHELINE);
+	troupe *rt = troupe__zalloc_aligned(sizeof *rt, TROUPE__CACHELINE);
 	if (rt == NULL)
 		return TROUPE_ENOMEM;
 	atomic_init(&rt->stopping, false);
@@ -100,7 +100,7 @@ fail_sched:
 fail_fd:
 	troupe__objtab_fini(&rt->objs);
 fail_objs:
-	mi_free(rt);
+	troupe__free(rt);
 	return err;
 }
 
@@ -143,6 +143,6 @@ troupe_err troupe_shutdown(troupe *rt)
 	pthread_mutex_destroy(&rt->cq_lock);
 	cds_wfcq_destroy(&rt->cq_head, &rt->cq_tail);
 	close(rt->cq_fd);
-	mi_free(rt);
+	troupe__free(rt);
 	return TROUPE_OK;
 }

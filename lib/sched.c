@@ -1,6 +1,7 @@
 /* Workers, stealing, parking, compensation; see sched.h and sched.md. */
 #include "internal.h"
 #include "task.h"
+#include "tsan.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -10,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <mimalloc.h>
+#include "alloc.h"
 
 /* Measured on the 2-core development VM (see sched.md): a futex wake and
  * the woken thread's first instruction are 65-85 us apart, so a worker that
@@ -87,6 +88,7 @@ static struct troupe__task *drain_injection(struct troupe__worker *w)
 	while ((n = __cds_wfcq_dequeue_blocking(&h, &t)) != NULL) {
 		struct troupe__task *task =
 			caa_container_of(n, struct troupe__task, qnode);
+		troupe__tsan_acquire(task); /* pairs with the enqueue */
 		if (first == NULL)
 			first = task;
 		else if (troupe__deque_push(&w->dq, task) != 0)
@@ -182,6 +184,7 @@ void troupe__sched_push(troupe *rt, struct troupe__task *t)
 	if (w == NULL || troupe__deque_push(&w->dq, t) != 0) {
 		cds_wfcq_node_init(&t->qnode);
 		/* wfcq enqueue is wait-free and a full barrier. */
+		troupe__tsan_release(t);
 		cds_wfcq_enqueue(&rt->sched.inj_head, &rt->sched.inj_tail,
 				 &t->qnode);
 	}
@@ -299,11 +302,11 @@ static troupe_err start_worker(troupe *rt)
 	unsigned i = atomic_load_explicit(&s->nworkers, memory_order_relaxed);
 	if (i >= s->max_threads)
 		return TROUPE_ESYSTEM;
-	struct troupe__worker *w = mi_zalloc_aligned(sizeof *w, 64);
+	struct troupe__worker *w = troupe__zalloc_aligned(sizeof *w, 64);
 	if (w == NULL)
 		return TROUPE_ENOMEM;
 	if (troupe__deque_init(&w->dq, 8) != 0) {
-		mi_free(w);
+		troupe__free(w);
 		return TROUPE_ENOMEM;
 	}
 	w->rt = rt;
@@ -317,7 +320,7 @@ static troupe_err start_worker(troupe *rt)
 	if (pthread_create(&w->thread, NULL, run_loop, w) != 0) {
 		atomic_fetch_sub(&s->n_searching, 1);
 		troupe__deque_fini(&w->dq);
-		mi_free(w);
+		troupe__free(w);
 		s->workers[i] = NULL;
 		return TROUPE_ESYSTEM;
 	}
@@ -342,7 +345,7 @@ troupe_err troupe__sched_init(troupe *rt, const troupe_config *cfg)
 	s->spin_ns = cfg == NULL || cfg->spin_us == 0 ? DEFAULT_SPIN_NS
 		     : cfg->spin_us < 0		      ? -1
 						      : (long)cfg->spin_us * 1000;
-	s->workers = mi_calloc(s->max_threads, sizeof *s->workers);
+	s->workers = troupe__calloc(s->max_threads, sizeof *s->workers);
 	if (s->workers == NULL)
 		return TROUPE_ENOMEM;
 	atomic_init(&s->nworkers, 0);
@@ -389,8 +392,12 @@ void troupe__sched_stop(troupe *rt,
 	}
 	struct cds_wfcq_node *q;
 	while ((q = __cds_wfcq_dequeue_blocking(&s->inj_head, &s->inj_tail)) !=
-	       NULL)
-		drop(rt, caa_container_of(q, struct troupe__task, qnode));
+	       NULL) {
+		struct troupe__task *t =
+			caa_container_of(q, struct troupe__task, qnode);
+		troupe__tsan_acquire(t);
+		drop(rt, t);
+	}
 }
 
 void troupe__sched_fini(troupe *rt)
@@ -399,9 +406,9 @@ void troupe__sched_fini(troupe *rt)
 	unsigned n = atomic_load(&s->nworkers);
 	for (unsigned i = 0; i < n; i++) {
 		troupe__deque_fini(&s->workers[i]->dq);
-		mi_free(s->workers[i]);
+		troupe__free(s->workers[i]);
 	}
-	mi_free(s->workers);
+	troupe__free(s->workers);
 	cds_wfcq_destroy(&s->inj_head, &s->inj_tail);
 	pthread_mutex_destroy(&s->park_lock);
 	pthread_mutex_destroy(&s->grow_lock);

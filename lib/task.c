@@ -5,7 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include <mimalloc.h>
+#include "alloc.h"
 
 #include "rcu.h"
 
@@ -34,7 +34,7 @@ static void task_free(troupe *rt, struct troupe__task *t)
 			troupe__obj_unref(rt, t->slots[i].o);
 	for (unsigned i = 0; i < t->nret; i++)
 		troupe__obj_unref(rt, t->rets[i]);
-	mi_free(t);
+	troupe__free(t);
 }
 
 static void vote(troupe *rt, struct troupe__task *t)
@@ -92,7 +92,7 @@ static void run(troupe *rt, struct troupe__task *t)
 {
 	struct ret_slot one, *ret = &one;
 	if (t->nret > 1) {
-		ret = mi_calloc(t->nret, sizeof *ret);
+		ret = troupe__calloc(t->nret, sizeof *ret);
 		if (ret == NULL) {
 			fail_all(rt, t, TROUPE_ENOMEM,
 				 "out of memory starting the task");
@@ -118,8 +118,8 @@ static void run(troupe *rt, struct troupe__task *t)
 		fail_all(rt, t, TROUPE_ETASK,
 			 msg != NULL ? msg : "task failed (out of memory "
 					     "formatting its message)");
-		mi_free(msg);
-		mi_free(ctx.msg);
+		troupe__free(msg);
+		troupe__free(ctx.msg);
 		for (unsigned i = 0; i < t->nret; i++)
 			if (ret[i].set && ret[i].free_fn != NULL)
 				ret[i].free_fn((void *)ret[i].data);
@@ -132,7 +132,7 @@ static void run(troupe *rt, struct troupe__task *t)
 		}
 	}
 	if (ret != &one)
-		mi_free(ret);
+		troupe__free(ret);
 }
 
 void troupe__task_dequeued(troupe *rt, struct troupe__task *t)
@@ -197,7 +197,7 @@ static void ready(troupe *rt, struct troupe__task *t)
 					rt, t->rets[k], o->err,
 					troupe__format("%s",
 						       msg ? msg : "(no memory)"));
-			mi_free(msg);
+			troupe__free(msg);
 			/* Never queued: nobody else can claim it. */
 			task_free(rt, t);
 			return;
@@ -267,7 +267,7 @@ static troupe_err submit(troupe *rt, troupe_fn fn, const char *name,
 		      nargs * sizeof(troupe_value) +
 		      nrefs * sizeof(struct troupe__argslot) + bytes +
 		      align8(namelen);
-	struct troupe__task *t = mi_malloc(size);
+	struct troupe__task *t = troupe__malloc(size);
 	if (t == NULL)
 		return TROUPE_ENOMEM;
 	char *p = (char *)(t + 1);
@@ -378,7 +378,7 @@ troupe_err troupe_register(troupe *rt, const char *name, troupe_fn fn)
 	if (troupe__stopping(rt))
 		return TROUPE_ESHUTDOWN;
 	size_t len = strlen(name) + 1;
-	struct troupe__fn_entry *e = mi_malloc(sizeof *e + len);
+	struct troupe__fn_entry *e = troupe__malloc(sizeof *e + len);
 	if (e == NULL)
 		return TROUPE_ENOMEM;
 	e->fn = fn;
@@ -386,7 +386,7 @@ troupe_err troupe_register(troupe *rt, const char *name, troupe_fn fn)
 	pthread_rwlock_wrlock(&rt->fn_lock);
 	if (find_fn(rt, name) != NULL) {
 		pthread_rwlock_unlock(&rt->fn_lock);
-		mi_free(e);
+		troupe__free(e);
 		return TROUPE_EEXIST;
 	}
 	unsigned b = name_hash(name);
@@ -419,7 +419,7 @@ void troupe__fns_fini(troupe *rt)
 		while (rt->fns[b] != NULL) {
 			struct troupe__fn_entry *e = rt->fns[b];
 			rt->fns[b] = e->next;
-			mi_free(e);
+			troupe__free(e);
 		}
 }
 
@@ -439,12 +439,12 @@ static troupe_err set_ret(troupe_ctx *ctx, unsigned index, const void *data,
 		if (size > 0)
 			memcpy(r->inl, data, size);
 	} else {
-		void *copy = mi_malloc(size);
+		void *copy = troupe__malloc(size);
 		if (copy == NULL)
 			return TROUPE_ENOMEM;
 		memcpy(copy, data, size);
 		r->data = copy;
-		r->free_fn = mi_free;
+		r->free_fn = troupe__free;
 	}
 	r->size = size;
 	r->set = true;

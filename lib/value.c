@@ -2,7 +2,7 @@
  * caller's side of reference counting. */
 #include "internal.h"
 
-#include <mimalloc.h>
+#include "alloc.h"
 
 #include "rcu.h"
 
