@@ -1,0 +1,155 @@
+/*
+ * troupe — the command-line tool.
+ *
+ *   troupe tour [--quick]   the Ray tutorials, ported to C, each result checked
+ *
+ * The tour's examples live in tour_*.c; this file parses the command line,
+ * runs them and keeps the score.
+ *
+ * Copyright 2026 the troupe authors.  SPDX-License-Identifier: Apache-2.0
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "tour.h"
+
+/* ------------------------------------------------------ keeping the score */
+
+static int examples;	    /* sections started */
+static int failed_examples; /* sections with at least one FAIL */
+static int failures;	    /* every FAIL, inside a section or not */
+static bool section_failed;
+
+static void section_end(void)
+{
+	if (examples > 0 && section_failed)
+		failed_examples++;
+	section_failed = false;
+}
+
+void section(const char *title, const char *seed)
+{
+	section_end();
+	examples++;
+	printf("\n%d. %s  [seeds/%s]\n", examples, title, seed);
+}
+
+static void report_failure(void)
+{
+	section_failed = true;
+	failures++;
+}
+
+bool check(bool cond, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("  %-5s ", cond ? "ok" : "FAIL");
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+	if (!cond)
+		report_failure();
+	return cond;
+}
+
+bool succeeded(troupe_err err, const char *call)
+{
+	if (err == TROUPE_OK)
+		return true;
+	printf("  FAIL  %s: %s\n", call, troupe_strerror(err));
+	report_failure();
+	return false;
+}
+
+void drop(troupe *rt, troupe_ref *ref)
+{
+	if (ref->id != 0)
+		succeeded(troupe_release(rt, *ref), "troupe_release");
+	ref->id = 0;
+}
+
+void drop_all(troupe *rt, troupe_ref *refs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		drop(rt, &refs[i]);
+}
+
+void stop(troupe *rt)
+{
+	if (rt != NULL)
+		succeeded(troupe_shutdown(rt), "troupe_shutdown");
+}
+
+double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+void sleep_s(double seconds)
+{
+	struct timespec ts = {
+		.tv_sec = (time_t)seconds,
+		.tv_nsec = (long)((seconds - (double)(time_t)seconds) * 1e9),
+	};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/* ------------------------------------------------------------- commands */
+
+static int usage(FILE *out)
+{
+	fputs("usage: troupe <command> [options]\n"
+	      "\n"
+	      "commands:\n"
+	      "  tour [--quick]   walk through the Ray tutorials ported to C,\n"
+	      "                   checking every result; --quick shrinks the\n"
+	      "                   compute-bound example\n"
+	      "\n"
+	      "options:\n"
+	      "  --help           print this text\n",
+	      out);
+	return 2;
+}
+
+static int cmd_tour(int argc, char **argv)
+{
+	struct tour_opts opts = {.quick = false};
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--quick") == 0)
+			opts.quick = true;
+		else
+			return usage(strcmp(argv[i], "--help") == 0 ? stdout :
+								      stderr);
+	}
+
+	/* Line-buffered even into a pipe, so each result shows as it comes. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	printf("troupe tour: Ray Core's task and object examples, in C\n");
+	tour_tasks(&opts);
+	section_end();
+	printf("\ntour: %d examples, %d ok\n", examples,
+	       examples - failed_examples);
+	return failures == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], "tour") == 0)
+		return cmd_tour(argc - 2, argv + 2);
+	if (argc == 2 && strcmp(argv[1], "--help") == 0)
+		return usage(stdout);
+	return usage(stderr);
+}
