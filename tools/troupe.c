@@ -128,11 +128,15 @@ static int cmd_tour(int argc, char **argv)
 	struct tour_opts opts = {.quick = false};
 
 	for (int i = 0; i < argc; i++) {
-		if (strcmp(argv[i], "--quick") == 0)
+		if (strcmp(argv[i], "--quick") == 0) {
 			opts.quick = true;
-		else
-			return usage(strcmp(argv[i], "--help") == 0 ? stdout :
-								      stderr);
+		} else if (strcmp(argv[i], "--help") == 0) {
+			return usage(stdout);
+		} else {
+			fprintf(stderr, "troupe tour: unknown option '%s'\n",
+				argv[i]);
+			return usage(stderr);
+		}
 	}
 
 	/* Line-buffered even into a pipe, so each result shows as it comes. */
@@ -151,5 +155,7 @@ int main(int argc, char **argv)
 		return cmd_tour(argc - 2, argv + 2);
 	if (argc == 2 && strcmp(argv[1], "--help") == 0)
 		return usage(stdout);
+	if (argc >= 2)
+		fprintf(stderr, "troupe: unknown command '%s'\n", argv[1]);
 	return usage(stderr);
 }
