@@ -152,8 +152,9 @@ TROUPE_API troupe_err troupe_put(troupe *rt, const void *data, size_t size,
 				 troupe_ref *ref);
 
 /* Like troupe_put but zero-copy: on success the runtime owns data and calls
- * free_fn(data) once the object is gone (free_fn is required).  On failure
- * the caller still owns data. */
+ * free_fn(data) once the object is gone.  With free_fn NULL the caller keeps
+ * data alive and unchanged (static storage, say) for as long as any ref to
+ * it is held.  On failure the caller still owns data. */
 TROUPE_API troupe_err troupe_put_owned(troupe *rt, void *data, size_t size,
 				       troupe_free_fn free_fn,
 				       troupe_ref *ref);
@@ -237,22 +238,31 @@ TROUPE_API troupe_err troupe_dispatch(troupe *rt, size_t *ran);
 
 /* ---------------------------------------------------------------- tasks */
 
-enum troupe_arg_kind { TROUPE_ARG_BYTES = 1, TROUPE_ARG_REF = 2 };
+enum troupe_arg_kind {
+	TROUPE_ARG_BYTES = 1, /* data[0..size), copied at submit */
+	TROUPE_ARG_REF = 2,   /* the value of ref, once ready, zero-copy */
+	TROUPE_ARG_I64 = 3,   /* i64, as 8 bytes */
+	TROUPE_ARG_F64 = 4,   /* f64, as 8 bytes */
+};
 
-/* One task argument: inline bytes (copied at submit) or a ref (the task runs
- * once it is ready and sees its value zero-copy). */
+/* One task argument.  Build it with the macros below.  Scalars travel
+ * inside the struct itself, so an argument array built in a loop holds no
+ * pointer to storage that has gone out of scope. */
 typedef struct troupe_arg {
 	enum troupe_arg_kind kind;
 	troupe_ref ref;
 	const void *data;
 	size_t size;
+	int64_t i64;
+	double f64;
 } troupe_arg;
 
 #define TROUPE_BYTES(p, n)                                                  \
 	((troupe_arg){.kind = TROUPE_ARG_BYTES, .data = (p), .size = (n)})
 #define TROUPE_REF(r) ((troupe_arg){.kind = TROUPE_ARG_REF, .ref = (r)})
-#define TROUPE_I64(x) TROUPE_BYTES(&(int64_t){(x)}, sizeof(int64_t))
-#define TROUPE_F64(x) TROUPE_BYTES(&(double){(x)}, sizeof(double))
+#define TROUPE_I64(x) ((troupe_arg){.kind = TROUPE_ARG_I64, .i64 = (x)})
+#define TROUPE_F64(x) ((troupe_arg){.kind = TROUPE_ARG_F64, .f64 = (x)})
+/* s must outlive the submit call only (it is copied, NUL included). */
 #define TROUPE_STR(s) TROUPE_BYTES((s), strlen(s) + 1)
 
 typedef struct troupe_task_opts {

@@ -155,18 +155,6 @@ static bool await(troupe *rt, struct troupe__obj *o, int64_t deadline)
 	return troupe__obj_done(o);
 }
 
-/* Looks ref up and adds a runtime ref for the duration of a call. */
-static troupe_err hold(troupe *rt, troupe_ref ref, struct troupe__obj **o)
-{
-	troupe__thread_enter();
-	troupe__rcu_lock();
-	troupe_err err = troupe__obj_lookup(rt, ref, o);
-	if (err == TROUPE_OK)
-		troupe__obj_ref(*o);
-	troupe__rcu_unlock();
-	return err;
-}
-
 static void enter_blocking(troupe *rt)
 {
 	if (troupe__sched_self(rt) == NULL)
@@ -384,7 +372,7 @@ struct ready_node {
 	troupe_ready_fn cb;
 	void *arg;
 	troupe_ref ref;
-	struct troupe__obj *o; /* held until cb returns */
+	struct troupe__obj *o; /* a ref held until cb returns */
 	bool posted;
 };
 
@@ -396,7 +384,7 @@ static troupe_err status_of(const struct troupe__obj *o)
 static void ready_call(troupe *rt, struct ready_node *r)
 {
 	r->cb(rt, r->ref, status_of(r->o), r->arg);
-	troupe__obj_unref(rt, r->o);
+	troupe__obj_release_user(rt, r->o);
 	troupe__free(r);
 }
 
@@ -434,7 +422,14 @@ static troupe_err on_ready(troupe *rt, troupe_ref ref, troupe_ready_fn cb,
 	struct ready_node *r = troupe__malloc(sizeof *r);
 	if (r == NULL)
 		return TROUPE_ENOMEM;
-	troupe_err err = hold(rt, ref, &o);
+	/* The registration holds a ref of the caller's kind, so the callback
+	 * can use ref like any caller after the caller released its own. */
+	troupe__thread_enter();
+	troupe__rcu_lock();
+	troupe_err err = troupe__obj_lookup(rt, ref, &o);
+	if (err == TROUPE_OK)
+		err = troupe__obj_retain_user(o);
+	troupe__rcu_unlock();
 	if (err != TROUPE_OK) {
 		troupe__free(r);
 		return err;

@@ -202,7 +202,14 @@ static void retire(troupe *rt, struct troupe__obj *o)
 static void destroy(troupe *rt, struct troupe__obj *o)
 {
 	/* Nobody references o any more: no waiter can be on it (a waiter
-	 * holds a ref), and its producer is gone. */
+	 * holds a ref), and its producer is gone.  Its value goes at once —
+	 * only a holder of a ref may read it, and none is left; lookups that
+	 * still find the node read its header, which waits for a grace
+	 * period. */
+	if (o->free_fn != NULL) {
+		o->free_fn((void *)o->data);
+		o->free_fn = NULL;
+	}
 	retire(rt, o);
 }
 
@@ -408,12 +415,14 @@ static bool try_ref(struct troupe__obj *o)
 	return true;
 }
 
-void troupe__objtab_resolve_all(troupe *rt)
+size_t troupe__objtab_resolve_all(troupe *rt)
 {
 	struct cds_lfht_iter it;
 	struct troupe__obj *o;
 	size_t n = 0, cap = 256;
 	struct troupe__obj **pending = troupe__malloc(cap * sizeof *pending);
+	if (pending == NULL)
+		return 0;
 
 	/* Collect first, resolve outside the read-side section: resolving
 	 * runs callbacks, which may release refs, which may wait for a grace
@@ -447,6 +456,7 @@ void troupe__objtab_resolve_all(troupe *rt)
 		troupe__obj_unref(rt, pending[i]);
 	}
 	troupe__free(pending);
+	return n;
 }
 
 char *troupe__vformat(const char *fmt, va_list ap)

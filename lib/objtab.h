@@ -148,8 +148,9 @@ bool troupe__waiter_add(troupe *rt, struct troupe__obj *o,
 bool troupe__waiter_remove(troupe *rt, struct troupe__obj *o,
 			   struct troupe__waiter *w);
 
-/* Shutdown: resolves every pending object to TROUPE_ESHUTDOWN. */
-void troupe__objtab_resolve_all(troupe *rt);
+/* Shutdown: resolves every pending object to TROUPE_ESHUTDOWN; returns how
+ * many it resolved (call again until 0). */
+size_t troupe__objtab_resolve_all(troupe *rt);
 
 /* A copy of a printf message in troupe__malloc'd memory (NULL on no memory). */
 char *troupe__vformat(const char *fmt, va_list ap);

@@ -85,7 +85,7 @@ troupe_err troupe_init(troupe **out, const troupe_config *cfg)
 	err = troupe__sched_start(rt);
 	if (err != TROUPE_OK) {
 		atomic_store(&rt->stopping, true);
-		troupe__sched_stop(rt, troupe__task_drop);
+		troupe__sched_join(rt);
 		troupe__sched_fini(rt);
 		goto fail_sched;
 	}
@@ -124,13 +124,15 @@ troupe_err troupe_shutdown(troupe *rt)
 	/* 1. Resolve what is pending: blocked getters (ours and bodies')
 	 *    return, callbacks run, dependents fail without running. */
 	troupe__objtab_resolve_all(rt);
-	/* 2. Workers finish the body they are in and exit; what is still
-	 *    queued is dropped (its refs are resolved already). */
-	troupe__sched_stop(rt, troupe__task_drop);
-	/* 3. Bodies that ran meanwhile may have made more pending work;
-	 *    repeat until nothing is left.  No worker runs now, so this ends. */
-	troupe__objtab_resolve_all(rt);
-	troupe__sched_stop(rt, troupe__task_drop);
+	/* 2. Workers finish the body they are in and exit. */
+	troupe__sched_join(rt);
+	/* 3. Drop what is still queued (its refs are resolved already), and
+	 *    resolve what the bodies that ran meanwhile left pending, until
+	 *    nothing is left.  No worker runs now, so this ends. */
+	while (troupe__sched_drain(rt, troupe__task_drop) +
+		       troupe__objtab_resolve_all(rt) >
+	       0)
+		;
 	troupe__dispatch(rt);
 	/* 4. Wait for outside threads still inside get/wait to leave. */
 	while (atomic_load(&rt->external_blocked) > 0)

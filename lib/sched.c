@@ -371,8 +371,7 @@ troupe_err troupe__sched_start(troupe *rt)
 	return err;
 }
 
-void troupe__sched_stop(troupe *rt,
-			void (*drop)(troupe *rt, struct troupe__task *t))
+void troupe__sched_join(troupe *rt)
 {
 	struct troupe__sched *s = &rt->sched;
 
@@ -385,10 +384,21 @@ void troupe__sched_stop(troupe *rt,
 		wake_all(s);
 		pthread_join(s->workers[i]->thread, NULL);
 	}
+}
+
+size_t troupe__sched_drain(troupe *rt,
+			   void (*drop)(troupe *rt, struct troupe__task *t))
+{
+	struct troupe__sched *s = &rt->sched;
+	unsigned n = atomic_load(&s->nworkers);
+	size_t dropped = 0;
+
 	for (unsigned i = 0; i < n; i++) {
 		void *t;
-		while ((t = troupe__deque_pop(&s->workers[i]->dq)) != NULL)
+		while ((t = troupe__deque_pop(&s->workers[i]->dq)) != NULL) {
 			drop(rt, t);
+			dropped++;
+		}
 	}
 	struct cds_wfcq_node *q;
 	while ((q = __cds_wfcq_dequeue_blocking(&s->inj_head, &s->inj_tail)) !=
@@ -397,7 +407,9 @@ void troupe__sched_stop(troupe *rt,
 			caa_container_of(q, struct troupe__task, qnode);
 		troupe__tsan_acquire(t);
 		drop(rt, t);
+		dropped++;
 	}
+	return dropped;
 }
 
 void troupe__sched_fini(troupe *rt)

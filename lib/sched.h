@@ -66,10 +66,11 @@ struct troupe__worker *troupe__sched_self(troupe *rt);
 troupe_err troupe__sched_init(troupe *rt, const troupe_config *cfg);
 /* Starts the base workers. */
 troupe_err troupe__sched_start(troupe *rt);
-/* Wakes and joins every worker (rt->stopping must be set), then hands each
- * task still queued to drop(rt, t). */
-void troupe__sched_stop(troupe *rt,
-			void (*drop)(troupe *rt, struct troupe__task *t));
+/* Wakes and joins every worker, once (rt->stopping must be set). */
+void troupe__sched_join(troupe *rt);
+/* After the join: hands each task still queued to drop(rt, t); how many. */
+size_t troupe__sched_drain(troupe *rt,
+			   void (*drop)(troupe *rt, struct troupe__task *t));
 void troupe__sched_fini(troupe *rt);
 
 /* Makes t runnable: onto the caller's deque when it is one of rt's workers,

@@ -251,6 +251,9 @@ static troupe_err submit(troupe *rt, troupe_fn fn, const char *name,
 	for (size_t i = 0; i < nargs; i++) {
 		if (args[i].kind == TROUPE_ARG_REF)
 			nrefs++;
+		else if (args[i].kind == TROUPE_ARG_I64 ||
+			 args[i].kind == TROUPE_ARG_F64)
+			bytes += 8;
 		else if (args[i].kind == TROUPE_ARG_BYTES &&
 			 (args[i].data != NULL || args[i].size == 0))
 			bytes += align8(args[i].size);
@@ -287,10 +290,17 @@ static troupe_err submit(troupe *rt, troupe_fn fn, const char *name,
 	troupe_err err = TROUPE_OK;
 	troupe__rcu_lock();
 	for (size_t i = 0; i < nargs; i++) {
-		if (args[i].kind == TROUPE_ARG_BYTES) {
-			memcpy(p, args[i].data, args[i].size);
-			t->args[i] = (troupe_value){p, args[i].size};
-			p += align8(args[i].size);
+		if (args[i].kind != TROUPE_ARG_REF) {
+			const void *src = args[i].data;
+			size_t n = args[i].size;
+			if (args[i].kind == TROUPE_ARG_I64)
+				src = &args[i].i64, n = 8;
+			else if (args[i].kind == TROUPE_ARG_F64)
+				src = &args[i].f64, n = 8;
+			if (n > 0)
+				memcpy(p, src, n);
+			t->args[i] = (troupe_value){p, n};
+			p += align8(n);
 			continue;
 		}
 		struct troupe__obj *o;

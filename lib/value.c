@@ -33,12 +33,17 @@ troupe_err troupe_put(troupe *rt, const void *data, size_t size,
 	return put(rt, data, size, NULL, ref);
 }
 
+static void keep(void *data)
+{
+	(void)data;
+}
+
 troupe_err troupe_put_owned(troupe *rt, void *data, size_t size,
 			    troupe_free_fn free_fn, troupe_ref *ref)
 {
-	if (free_fn == NULL)
-		return TROUPE_EINVAL;
-	return put(rt, data, size, free_fn, ref);
+	/* No free function: the caller keeps the buffer alive (static
+	 * storage, say); it is still not copied. */
+	return put(rt, data, size, free_fn != NULL ? free_fn : keep, ref);
 }
 
 troupe_err troupe_put_i64(troupe *rt, int64_t v, troupe_ref *ref)
