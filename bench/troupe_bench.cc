@@ -204,6 +204,55 @@ void single_client_tasks_sync(benchmark::State &state)
 	       kTargetTasksSync);
 }
 
+// The spin window (troupe_config.spin_us), swept: how it trades the latency
+// of a call arriving after a gap against CPU burned while nothing comes.
+// Arg 0 is spin_us (-1: park at once); arg 1 the gap between calls in us.
+// Reports the call rate and the process CPU time per call; with a gap, the
+// CPU a call costs includes what idle workers spun away waiting for it.
+// The sweep behind lib/sched.md's default.
+double process_cpu_s()
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return double(ts.tv_sec) + double(ts.tv_nsec) * 1e-9;
+}
+
+void spin_window_sync(benchmark::State &state)
+{
+	troupe_config cfg{};
+	cfg.spin_us = int(state.range(0));
+	long gap_us = long(state.range(1));
+	Runtime r(&cfg);
+	if (!check(state, r.err, "troupe_init"))
+		return;
+	double busy = 0; // wall time inside submit+get, gaps excluded
+	double cpu0 = process_cpu_s();
+	for (auto _ : state) {
+		if (gap_us > 0) {
+			// Sleep through the gap; the gap's CPU is charged to
+			// the runtime (this thread burns none while asleep).
+			struct timespec ts = {0, gap_us * 1000};
+			nanosleep(&ts, nullptr);
+		}
+		auto t0 = Clock::now();
+		troupe_ref ref;
+		troupe_err e = troupe_submit(r.rt, empty_task, nullptr, 0,
+					     nullptr, &ref);
+		if (!check(state, e, "troupe_submit"))
+			return;
+		e = troupe_get(r.rt, ref, -1, nullptr);
+		if (!check(state, e, "troupe_get"))
+			return;
+		troupe_release(r.rt, ref);
+		busy += seconds_since(t0);
+	}
+	double cpu = process_cpu_s() - cpu0;
+	double n = double(state.iterations());
+	state.counters["calls_per_busy_s"] = n / busy;
+	state.counters["us_per_call"] = busy / n * 1e6;
+	state.counters["cpu_us_per_call"] = cpu / n * 1e6;
+}
+
 // ----------------------------------------------------------- objects
 
 // troupe_put of 8 bytes + troupe_release.
@@ -671,6 +720,10 @@ void rss_growth_put_get_release_cycles(benchmark::State &state)
 
 BENCHMARK(single_client_tasks_async)->UseRealTime();
 BENCHMARK(single_client_tasks_sync)->UseRealTime();
+BENCHMARK(spin_window_sync)
+	->ArgNames({"spin_us", "gap_us"})
+	->ArgsProduct({{-1, 5, 20, 50, 200}, {0, 1000}})
+	->UseRealTime();
 BENCHMARK(put_8B_release)->UseRealTime();
 BENCHMARK(get_ready_8B)->UseRealTime();
 BENCHMARK(memory_per_pending_task)

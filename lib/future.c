@@ -127,8 +127,7 @@ static bool await(troupe *rt, struct troupe__obj *o, int64_t deadline)
 	if (deadline >= 0 && deadline < spin_until)
 		spin_until = deadline;
 	do {
-		for (int i = 0; i < 32; i++)
-			cpu_relax();
+		troupe__spin_pause();
 		if (troupe__obj_done(o))
 			return true;
 	} while (troupe__now_ns() < spin_until);

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <stdlib.h>
 #include <sys/syscall.h>
@@ -13,12 +14,11 @@
 
 #include "alloc.h"
 
-/* Measured on the 2-core development VM (see sched.md): a futex wake and
- * the woken thread's first instruction are 65-85 us apart, so a worker that
- * parks the moment its queue runs dry makes a tight submit/get loop pay that
- * on every call.  Spinning 50 us covers the gap between back-to-back
- * submissions without costing an idle runtime anything measurable. */
-#define DEFAULT_SPIN_NS 50000
+/* The idle spin window.  Measured with bench/'s spin_window_sync sweep (see
+ * sched.md): any window of 5 us or more takes back-to-back submit+get from
+ * ~85k/s (parking at once) to ~500k/s; past 20 us it buys nothing more and
+ * costs CPU on every sparse call (2 x window per burst). */
+#define DEFAULT_SPIN_NS 20000
 
 static _Thread_local struct troupe__worker *tls_worker;
 
@@ -35,13 +35,20 @@ int64_t troupe__now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static inline void cpu_relax(void)
+void troupe__spin_pause(void)
 {
+	for (int i = 0; i < 32; i++) {
 #if defined(__x86_64__) || defined(__i386__)
-	__builtin_ia32_pause();
+		__builtin_ia32_pause();
 #elif defined(__aarch64__)
-	__asm__ __volatile__("yield");
+		__asm__ __volatile__("yield");
 #endif
+	}
+	/* Let a thread that is runnable on this CPU go first.  Without this,
+	 * the kernel's wake-affine placement puts the thread we just woke (a
+	 * getter, a worker) on our CPU, behind our spinning, and it waits out
+	 * the whole window: measured, get latency grew with the window. */
+	sched_yield();
 }
 
 static void futex_wait(_Atomic uint32_t *word, uint32_t val)
@@ -273,8 +280,7 @@ static void *run_loop(void *arg)
 		 * window costs a cache miss instead of a futex round trip. */
 		int64_t until = troupe__now_ns() + s->spin_ns;
 		while (t == NULL && s->spin_ns >= 0 && !troupe__stopping(rt)) {
-			for (int i = 0; i < 64; i++)
-				cpu_relax();
+			troupe__spin_pause();
 			t = find_work(w);
 			if (t == NULL && troupe__now_ns() > until)
 				break;
