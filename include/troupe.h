@@ -132,11 +132,13 @@ TROUPE_API troupe_err troupe_init(troupe **rt, const troupe_config *cfg);
  * TROUPE_ESHUTDOWN: blocked get/wait calls in other threads return it,
  * on_ready callbacks run with it, queued tasks never run.  Bodies already
  * running are waited for (their gets of unresolved refs return
- * TROUPE_ESHUTDOWN).  Calls made on other threads while shutdown runs return
- * TROUPE_ESHUTDOWN; other threads' calls must have returned before shutdown
- * does: once it returns, rt is freed and must not be used again, like a
- * pointer after free().  Call it from a thread outside rt's pool (a body
- * calling it gets TROUPE_EINVAL). */
+ * TROUPE_ESHUTDOWN).  Calls that begin once shutdown has begun — on any
+ * thread, before or after it returns — return TROUPE_ESHUTDOWN and touch
+ * nothing (the runtime struct itself is recycled, never unmapped); refs of
+ * a runtime that was shut down are dead.  Calls already under way on other
+ * threads (other than blocked get/wait) must finish before shutdown starts.
+ * Call it from a thread outside rt's pool: a body calling it gets
+ * TROUPE_EINVAL. */
 TROUPE_API troupe_err troupe_shutdown(troupe *rt);
 
 /* Number of worker threads rt was started with (not counting the extra ones

@@ -184,6 +184,8 @@ troupe_err troupe_get(troupe *rt, troupe_ref ref, double timeout_s,
 {
 	if (rt == NULL || isnan(timeout_s))
 		return TROUPE_EINVAL;
+	if (troupe__closed(rt))
+		return TROUPE_ESHUTDOWN;
 	troupe__thread_enter();
 
 	/* Fast path: a ready object costs one lookup, no refcount traffic;
@@ -250,6 +252,8 @@ troupe_err troupe_error_message(troupe *rt, troupe_ref ref, const char **msg)
 	struct troupe__obj *o;
 	if (rt == NULL || msg == NULL)
 		return TROUPE_EINVAL;
+	if (troupe__closed(rt))
+		return TROUPE_ESHUTDOWN;
 	troupe__thread_enter();
 	troupe__rcu_lock();
 	troupe_err err = troupe__obj_lookup(rt, ref, &o);
@@ -274,6 +278,8 @@ troupe_err troupe_wait(troupe *rt, const troupe_ref *refs, size_t n,
 	    num_ready == 0 || num_ready > n || isnan(timeout_s) ||
 	    n > UINT32_MAX)
 		return TROUPE_EINVAL;
+	if (troupe__closed(rt))
+		return TROUPE_ESHUTDOWN;
 	troupe__thread_enter();
 
 	struct troupe__obj *stack_objs[WAIT_STACK];
@@ -456,6 +462,8 @@ troupe_err troupe_completion_fd(troupe *rt, int *fd)
 {
 	if (rt == NULL || fd == NULL)
 		return TROUPE_EINVAL;
+	if (troupe__closed(rt))
+		return TROUPE_ESHUTDOWN;
 	*fd = rt->cq_fd;
 	return TROUPE_OK;
 }
@@ -490,6 +498,8 @@ troupe_err troupe_dispatch(troupe *rt, size_t *ran)
 {
 	if (rt == NULL)
 		return TROUPE_EINVAL;
+	if (troupe__closed(rt))
+		return TROUPE_ESHUTDOWN;
 	troupe__thread_enter();
 	size_t n = troupe__dispatch(rt);
 	if (ran != NULL)

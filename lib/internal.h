@@ -49,6 +49,8 @@ struct troupe {
 
 	pthread_rwlock_t fn_lock;
 	struct troupe__fn_entry *fns[TROUPE__FN_BUCKETS];
+
+	troupe *pool_next; /* recycled structs (runtime.c) */
 };
 
 /* Makes sure the calling thread is registered with liburcu (lazily, undone
@@ -65,6 +67,14 @@ static inline bool troupe__stopping(troupe *rt)
 
 /* Runs the posted completions on the calling thread; how many ran. */
 size_t troupe__dispatch(troupe *rt);
+
+/* True when rt may no longer be used by the caller: shutdown has begun (or
+ * finished: runtime structs are recycled, see runtime.c) and the caller is
+ * not one of rt's own workers finishing a body. */
+static inline bool troupe__closed(troupe *rt)
+{
+	return troupe__stopping(rt) && troupe__sched_self(rt) == NULL;
+}
 
 /* The name a task's function goes by in error messages. */
 const char *troupe__fn_name(troupe *rt, troupe_fn fn, const char *given,

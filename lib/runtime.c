@@ -58,15 +58,53 @@ void troupe__thread_enter(void)
 
 /* ---------------------------------------------------------- lifecycle */
 
+/* Runtime structs are recycled, never returned to the allocator: a call made
+ * with a runtime that was shut down then reads a struct marked stopping and
+ * returns TROUPE_ESHUTDOWN, instead of touching freed memory.  (If a later
+ * troupe_init reused it, such a call reaches the new runtime, and the old
+ * refs it passes are refused as foreign.)  The pool holds at most as many
+ * structs as were ever alive at once, and stays reachable, so it is not a
+ * leak.  Process-wide, like the thread registration above: it concerns
+ * memory, not any runtime's state. */
+static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static troupe *pool;
+
+static troupe *rt_alloc(void)
+{
+	pthread_mutex_lock(&pool_lock);
+	troupe *rt = pool;
+	if (rt != NULL)
+		pool = rt->pool_next;
+	pthread_mutex_unlock(&pool_lock);
+	if (rt == NULL) {
+		rt = troupe__zalloc_aligned(sizeof *rt, TROUPE__CACHELINE);
+		if (rt == NULL)
+			return NULL;
+		atomic_init(&rt->stopping, true);
+	}
+	/* Everything but `stopping`, which stays true (a stale caller keeps
+	 * getting TROUPE_ESHUTDOWN) until init has finished. */
+	size_t off = offsetof(troupe, stopping) + sizeof rt->stopping;
+	memset((char *)rt + off, 0, sizeof *rt - off);
+	return rt;
+}
+
+static void rt_recycle(troupe *rt)
+{
+	pthread_mutex_lock(&pool_lock);
+	rt->pool_next = pool;
+	pool = rt;
+	pthread_mutex_unlock(&pool_lock);
+}
+
 troupe_err troupe_init(troupe **out, const troupe_config *cfg)
 {
 	if (out == NULL)
 		return TROUPE_EINVAL;
 	troupe__thread_enter();
-	troupe *rt = troupe__zalloc_aligned(sizeof *rt, TROUPE__CACHELINE);
+	troupe *rt = rt_alloc();
 	if (rt == NULL)
 		return TROUPE_ENOMEM;
-	atomic_init(&rt->stopping, false);
 	atomic_init(&rt->external_blocked, 0);
 	troupe_err err = troupe__objtab_init(&rt->objs);
 	if (err != TROUPE_OK)
@@ -82,6 +120,8 @@ troupe_err troupe_init(troupe **out, const troupe_config *cfg)
 	err = troupe__sched_init(rt, cfg);
 	if (err != TROUPE_OK)
 		goto fail_sched;
+	/* Release: a caller that sees the runtime open sees it set up. */
+	atomic_store_explicit(&rt->stopping, false, memory_order_release);
 	err = troupe__sched_start(rt);
 	if (err != TROUPE_OK) {
 		atomic_store(&rt->stopping, true);
@@ -100,7 +140,7 @@ fail_sched:
 fail_fd:
 	troupe__objtab_fini(&rt->objs);
 fail_objs:
-	troupe__free(rt);
+	rt_recycle(rt);
 	return err;
 }
 
@@ -108,6 +148,8 @@ troupe_err troupe_num_workers(troupe *rt, unsigned *n)
 {
 	if (rt == NULL || n == NULL)
 		return TROUPE_EINVAL;
+	if (troupe__closed(rt))
+		return TROUPE_ESHUTDOWN;
 	*n = rt->sched.nbase;
 	return TROUPE_OK;
 }
@@ -145,6 +187,6 @@ troupe_err troupe_shutdown(troupe *rt)
 	pthread_mutex_destroy(&rt->cq_lock);
 	cds_wfcq_destroy(&rt->cq_head, &rt->cq_tail);
 	close(rt->cq_fd);
-	troupe__free(rt);
+	rt_recycle(rt); /* still marked stopping */
 	return TROUPE_OK;
 }

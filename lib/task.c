@@ -412,6 +412,8 @@ troupe_err troupe_submit_named(troupe *rt, const char *name,
 {
 	if (rt == NULL || name == NULL)
 		return TROUPE_EINVAL;
+	if (troupe__stopping(rt))
+		return TROUPE_ESHUTDOWN;
 	pthread_rwlock_rdlock(&rt->fn_lock);
 	struct troupe__fn_entry *e = find_fn(rt, name);
 	troupe_fn fn = e != NULL ? e->fn : NULL;

@@ -99,6 +99,8 @@ troupe_err troupe_retain(troupe *rt, troupe_ref ref)
 	struct troupe__obj *o;
 	if (rt == NULL)
 		return TROUPE_EINVAL;
+	if (troupe__closed(rt))
+		return TROUPE_ESHUTDOWN;
 	troupe__thread_enter();
 	troupe__rcu_lock();
 	troupe_err err = troupe__obj_lookup(rt, ref, &o);
@@ -113,6 +115,8 @@ troupe_err troupe_release(troupe *rt, troupe_ref ref)
 	struct troupe__obj *o;
 	if (rt == NULL)
 		return TROUPE_EINVAL;
+	if (troupe__closed(rt))
+		return TROUPE_ESHUTDOWN;
 	troupe__thread_enter();
 	troupe__rcu_lock();
 	troupe_err err = troupe__obj_lookup(rt, ref, &o);
