@@ -137,8 +137,8 @@ TROUPE_API troupe_err troupe_init(troupe **rt, const troupe_config *cfg);
  * nothing (the runtime struct itself is recycled, never unmapped); refs of
  * a runtime that was shut down are dead.  Calls already under way on other
  * threads (other than blocked get/wait) must finish before shutdown starts.
- * Call it from a thread outside rt's pool: a body calling it gets
- * TROUPE_EINVAL. */
+ * Call it from a thread outside rt's pool and outside any on_ready
+ * callback: there it gets TROUPE_EINVAL. */
 TROUPE_API troupe_err troupe_shutdown(troupe *rt);
 
 /* Number of worker threads rt was started with (not counting the extra ones

@@ -154,10 +154,28 @@ static bool await(troupe *rt, struct troupe__obj *o, int64_t deadline)
 	return troupe__obj_done(o);
 }
 
-static void enter_blocking(troupe *rt)
+static size_t count_done(struct troupe__obj **objs, size_t n)
 {
-	if (troupe__sched_self(rt) == NULL)
-		atomic_fetch_add(&rt->external_blocked, 1);
+	size_t done = 0;
+	for (size_t i = 0; i < n; i++)
+		done += troupe__obj_done(objs[i]);
+	return done;
+}
+
+/* An outside thread about to wait announces itself, then checks that
+ * shutdown has not begun (seq_cst both, against shutdown's store of
+ * `stopping` and its load of the count): either shutdown waits for us, or
+ * we see it and back off.  False: back off (already uncounted). */
+static bool enter_blocking(troupe *rt)
+{
+	if (troupe__sched_self(rt) != NULL)
+		return true;
+	atomic_fetch_add(&rt->external_blocked, 1);
+	if (atomic_load(&rt->stopping)) {
+		atomic_fetch_sub(&rt->external_blocked, 1);
+		return false;
+	}
+	return true;
 }
 
 static void leave_blocking(troupe *rt)
@@ -203,12 +221,10 @@ troupe_err troupe_get(troupe *rt, troupe_ref ref, double timeout_s,
 		return err;
 	if (timeout_s == 0)
 		return TROUPE_ETIMEDOUT;
-	if (troupe__stopping(rt))
-		return TROUPE_ESHUTDOWN;
-
 	/* Slow path: hold our own ref so the object outlives a caller that
 	 * misbehaves, and so shutdown can wait for us. */
-	enter_blocking(rt);
+	if (troupe__stopping(rt) || !enter_blocking(rt))
+		return TROUPE_ESHUTDOWN;
 	troupe__obj_ref(o);
 	await(rt, o, deadline_of(timeout_s));
 	err = result_of(o, value);
@@ -298,6 +314,13 @@ troupe_err troupe_wait(troupe *rt, const troupe_ref *refs, size_t n,
 
 	troupe_err err = TROUPE_OK;
 	size_t held = 0;
+	/* Counted as blocked from the start (outside threads): shutdown waits
+	 * for us to let go of the objects before it frees them. */
+	bool entered = enter_blocking(rt);
+	if (!entered) {
+		err = TROUPE_ESHUTDOWN;
+		goto out;
+	}
 	troupe__rcu_lock();
 	for (; held < n; held++) {
 		err = troupe__obj_lookup(rt, refs[held], &objs[held]);
@@ -309,49 +332,42 @@ troupe_err troupe_wait(troupe *rt, const troupe_ref *refs, size_t n,
 	if (err != TROUPE_OK)
 		goto out;
 
-	size_t done = 0;
-	for (size_t i = 0; i < n; i++)
-		done += troupe__obj_done(objs[i]);
-	if (done < num_ready && timeout_s != 0) {
-		int64_t deadline = deadline_of(timeout_s);
-		struct troupe__worker *self = troupe__sched_self(rt);
-		enter_blocking(rt);
-		/* Inside a body, run queued producers ourselves first. */
-		for (size_t i = 0; self != NULL && i < n && done < num_ready;
-		     i++)
-			if (!troupe__obj_done(objs[i]) &&
-			    troupe__task_run_inline(rt, objs[i])) {
-				troupe__sched_trim(rt, self);
-				done = 0;
-				for (size_t k = 0; k < n; k++)
-					done += troupe__obj_done(objs[k]);
-			}
-		if (done < num_ready) {
-			struct sleeper s;
-			atomic_init(&s.count, (uint32_t)done);
-			s.need = (uint32_t)num_ready;
-			for (size_t i = 0; i < n; i++) {
-				nodes[i].w.wake = sleeper_wake;
-				nodes[i].s = &s;
-				atomic_init(&nodes[i].fired, 0);
-				nodes[i].added = false;
-				if (troupe__obj_done(objs[i]))
-					continue; /* counted already */
-				nodes[i].added = troupe__waiter_add(
-					rt, objs[i], &nodes[i].w);
-				if (!nodes[i].added)
-					atomic_fetch_add(&s.count, 1);
-			}
-			if (self != NULL)
-				troupe__sched_block_begin(rt, self);
-			sleep_until(&s, deadline);
-			if (self != NULL)
-				troupe__sched_block_end(rt, self);
-			for (size_t i = 0; i < n; i++)
-				if (nodes[i].added)
-					unhook(rt, objs[i], &nodes[i]);
+	struct troupe__worker *self = troupe__sched_self(rt);
+	size_t done = count_done(objs, n);
+	/* Inside a body, run queued producers ourselves first. */
+	for (size_t i = 0; self != NULL && timeout_s != 0 && i < n &&
+			   done < num_ready;
+	     i++)
+		if (!troupe__obj_done(objs[i]) &&
+		    troupe__task_run_inline(rt, objs[i])) {
+			troupe__sched_trim(rt, self);
+			done = count_done(objs, n);
 		}
-		leave_blocking(rt);
+	if (done < num_ready && timeout_s != 0 && !troupe__stopping(rt)) {
+		int64_t deadline = deadline_of(timeout_s);
+		struct sleeper s;
+		atomic_init(&s.count, 0);
+		s.need = (uint32_t)num_ready;
+		/* Every object is counted once: as done now, as done when its
+		 * waiter could not be added, or by its waiter's wake. */
+		for (size_t i = 0; i < n; i++) {
+			nodes[i].w.wake = sleeper_wake;
+			nodes[i].s = &s;
+			atomic_init(&nodes[i].fired, 0);
+			nodes[i].added = !troupe__obj_done(objs[i]) &&
+					 troupe__waiter_add(rt, objs[i],
+							    &nodes[i].w);
+			if (!nodes[i].added)
+				atomic_fetch_add(&s.count, 1);
+		}
+		if (self != NULL)
+			troupe__sched_block_begin(rt, self);
+		sleep_until(&s, deadline);
+		if (self != NULL)
+			troupe__sched_block_end(rt, self);
+		for (size_t i = 0; i < n; i++)
+			if (nodes[i].added)
+				unhook(rt, objs[i], &nodes[i]);
 	}
 	done = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -362,6 +378,8 @@ troupe_err troupe_wait(troupe *rt, const troupe_ref *refs, size_t n,
 out:
 	for (size_t i = 0; i < held; i++)
 		troupe__obj_unref(rt, objs[i]);
+	if (entered)
+		leave_blocking(rt);
 	if (objs != stack_objs) {
 		troupe__free(objs);
 		troupe__free(nodes);
@@ -386,9 +404,20 @@ static troupe_err status_of(const struct troupe__obj *o)
 	return troupe__obj_state(o) == TROUPE__READY ? TROUPE_OK : o->err;
 }
 
+/* How deep the calling thread is in on_ready callbacks: shutdown from
+ * inside one would free what the caller of the callback still uses. */
+static _Thread_local int callback_depth;
+
+bool troupe__in_callback(void)
+{
+	return callback_depth > 0;
+}
+
 static void ready_call(troupe *rt, struct ready_node *r)
 {
+	callback_depth++;
 	r->cb(rt, r->ref, status_of(r->o), r->arg);
+	callback_depth--;
 	troupe__obj_release_user(rt, r->o);
 	troupe__free(r);
 }

@@ -65,6 +65,9 @@ static inline bool troupe__stopping(troupe *rt)
 	return atomic_load_explicit(&rt->stopping, memory_order_acquire);
 }
 
+/* True inside an on_ready callback (future.c). */
+bool troupe__in_callback(void);
+
 /* Runs the posted completions on the calling thread; how many ran. */
 size_t troupe__dispatch(troupe *rt);
 

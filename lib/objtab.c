@@ -42,15 +42,42 @@ static pthread_mutex_t *stripe_of(struct troupe__objtab *t,
 	return &t->stripe[mix64(o->id) % TROUPE__STRIPES];
 }
 
+/* Twelve bits of every id name its runtime, so a ref from another runtime
+ * is told apart from an unknown one.  The numbers are handed out from a
+ * process-wide table of those in use (it concerns ids, not any runtime's
+ * state), round-robin, so a number comes back only after all the others. */
+#define NTAGS 4096
+static pthread_mutex_t tag_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t tag_used[NTAGS / 64];
+static unsigned tag_cursor;
+
+static unsigned tag_acquire(void)
+{
+	unsigned tag = 0;
+	pthread_mutex_lock(&tag_lock);
+	for (unsigned i = 1; i < NTAGS && tag == 0; i++) {
+		unsigned c = (tag_cursor + i) % NTAGS;
+		if (c != 0 && !(tag_used[c / 64] >> (c % 64) & 1)) {
+			tag_used[c / 64] |= (uint64_t)1 << (c % 64);
+			tag = tag_cursor = c;
+		}
+	}
+	pthread_mutex_unlock(&tag_lock);
+	return tag; /* 0: all in use */
+}
+
+static void tag_release(unsigned tag)
+{
+	pthread_mutex_lock(&tag_lock);
+	tag_used[tag / 64] &= ~((uint64_t)1 << (tag % 64));
+	pthread_mutex_unlock(&tag_lock);
+}
+
 troupe_err troupe__objtab_init(struct troupe__objtab *t)
 {
-	/* Twelve bits name the runtime so a ref from another runtime is told
-	 * apart from an unknown one.  Process-wide only to hand out numbers. */
-	static _Atomic unsigned next_tag;
-	unsigned tag = atomic_fetch_add_explicit(&next_tag, 1,
-						 memory_order_relaxed) %
-			       4095 +
-		       1;
+	unsigned tag = tag_acquire();
+	if (tag == 0)
+		return TROUPE_ESYSTEM;
 	t->tag = (uint64_t)tag << TROUPE__ID_TAG_SHIFT;
 	atomic_init(&t->next_seq, 1);
 	atomic_init(&t->retired, NULL);
@@ -58,9 +85,10 @@ troupe_err troupe__objtab_init(struct troupe__objtab *t)
 	t->ht = cds_lfht_new_flavor(1024, 1024, 0,
 				    CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
 				    &urcu_memb_flavor, NULL);
-	if (t->ht == NULL)
+	if (t->ht == NULL) {
+		tag_release(tag);
 		return TROUPE_ENOMEM;
-	pthread_mutex_init(&t->reclaim_lock, NULL);
+	}
 	for (int i = 0; i < TROUPE__STRIPES; i++)
 		pthread_mutex_init(&t->stripe[i], NULL);
 	return TROUPE_OK;
@@ -72,6 +100,11 @@ static void obj_free(struct troupe__obj *o)
 		o->free_fn((void *)o->data);
 	troupe__free(o);
 }
+
+struct reclaim_job {
+	struct troupe__job job;
+	struct troupe__obj *list;
+};
 
 /* Frees a detached list of retired objects after a grace period. */
 static void reclaim_list(struct troupe__obj *list)
@@ -101,7 +134,7 @@ void troupe__objtab_fini(struct troupe__objtab *t)
 	}
 	troupe__rcu_unlock();
 	cds_lfht_destroy(t->ht, NULL);
-	pthread_mutex_destroy(&t->reclaim_lock);
+	tag_release((unsigned)(t->tag >> TROUPE__ID_TAG_SHIFT));
 	for (int i = 0; i < TROUPE__STRIPES; i++)
 		pthread_mutex_destroy(&t->stripe[i]);
 }
@@ -113,10 +146,6 @@ struct troupe__obj *troupe__obj_new(troupe *rt, unsigned internal)
 	if (o == NULL)
 		return NULL;
 	cds_lfht_node_init(&o->node);
-	/* Relaxed: ids need only be unique. */
-	uint64_t seq = atomic_fetch_add_explicit(&t->next_seq, 1,
-						 memory_order_relaxed);
-	o->id = t->tag | (seq & (((uint64_t)1 << TROUPE__ID_SEQ_BITS) - 1));
 	atomic_init(&o->refs, TROUPE__USER_REF + internal);
 	atomic_init(&o->state, TROUPE__PENDING);
 	atomic_init(&o->claim, 0);
@@ -130,7 +159,24 @@ struct troupe__obj *troupe__obj_new(troupe *rt, unsigned internal)
 	 * a reader that finds it sees the fields above. */
 	troupe__tsan_release(o);
 	troupe__rcu_lock();
-	cds_lfht_add(t->ht, mix64(o->id), &o->node);
+	for (;;) {
+		/* Relaxed: ids need only be unique. */
+		uint64_t seq = atomic_fetch_add_explicit(&t->next_seq, 1,
+							 memory_order_relaxed);
+		uint64_t low = seq & (((uint64_t)1 << TROUPE__ID_SEQ_BITS) - 1);
+		if (low == 0)
+			continue; /* keeps id 0 out, also after a wrap */
+		o->id = t->tag | low;
+		if (seq == low) {
+			cds_lfht_add(t->ht, mix64(o->id), &o->node);
+			break;
+		}
+		/* The sequence wrapped (after 2^40 objects): skip ids still
+		 * in use. */
+		if (cds_lfht_add_unique(t->ht, mix64(o->id), match_id, &o->id,
+					&o->node) == &o->node)
+			break;
+	}
 	troupe__rcu_unlock();
 	return o;
 }
@@ -187,16 +233,37 @@ static void retire(troupe *rt, struct troupe__obj *o)
 	unsigned n = atomic_fetch_add_explicit(&t->nretired, 1,
 					       memory_order_relaxed) +
 		     1;
-	if (n < RECLAIM_BATCH || pthread_mutex_trylock(&t->reclaim_lock) != 0)
+	if (n < RECLAIM_BATCH)
 		return;
+	/* Only the thread whose retirement filled the batch gets here (the
+	 * count restarts at 0 below); the batch it takes may hold a few more
+	 * objects that raced in, which is harmless. */
 	atomic_store_explicit(&t->nretired, 0, memory_order_relaxed);
 	/* Acquire: pairs with the release pushes, so each object's fields are
-	 * visible before we free it. */
+	 * visible before it is freed. */
 	struct troupe__obj *list =
 		atomic_exchange_explicit(&t->retired, NULL,
 					 memory_order_acquire);
-	reclaim_list(list);
-	pthread_mutex_unlock(&t->reclaim_lock);
+	/* A worker waits for the grace period itself; an application thread
+	 * hands the batch to the pool, so its release never stalls for one. */
+	struct reclaim_job *j = NULL;
+	if (troupe__sched_self(rt) == NULL && !troupe__stopping(rt))
+		j = troupe__malloc(sizeof *j);
+	if (j == NULL) {
+		reclaim_list(list);
+		return;
+	}
+	j->job.kind = TROUPE__JOB_RECLAIM;
+	j->list = list;
+	troupe__sched_push(rt, &j->job);
+}
+
+void troupe__objtab_reclaim_job(troupe *rt, struct troupe__job *job)
+{
+	(void)rt;
+	struct reclaim_job *j = caa_container_of(job, struct reclaim_job, job);
+	reclaim_list(j->list);
+	troupe__free(j);
 }
 
 static void destroy(troupe *rt, struct troupe__obj *o)
@@ -418,7 +485,7 @@ static bool try_ref(struct troupe__obj *o)
 size_t troupe__objtab_resolve_all(troupe *rt)
 {
 	struct cds_lfht_iter it;
-	struct troupe__obj *o;
+	struct troupe__obj *o, *extra = NULL;
 	size_t n = 0, cap = 256;
 	struct troupe__obj **pending = troupe__malloc(cap * sizeof *pending);
 	if (pending == NULL)
@@ -438,8 +505,9 @@ size_t troupe__objtab_resolve_all(troupe *rt)
 			if (g == NULL) {
 				/* Resolve what we have; the next pass (the
 				 * caller repeats until none is pending) gets
-				 * the rest. */
-				troupe__obj_unref(rt, o);
+				 * the rest.  o's ref is dropped after the
+				 * read-side section, with the others. */
+				extra = o;
 				break;
 			}
 			pending = g;
@@ -448,6 +516,8 @@ size_t troupe__objtab_resolve_all(troupe *rt)
 		pending[n++] = o;
 	}
 	troupe__rcu_unlock();
+	if (extra != NULL)
+		troupe__obj_unref(rt, extra);
 	for (size_t i = 0; i < n; i++) {
 		troupe__obj_resolve_error(
 			rt, pending[i], TROUPE_ESHUTDOWN,

@@ -83,7 +83,6 @@ struct troupe__objtab {
 	alignas(64) _Atomic uint64_t next_seq;
 	alignas(64) _Atomic(struct troupe__obj *) retired;
 	_Atomic unsigned nretired;
-	pthread_mutex_t reclaim_lock;
 	pthread_mutex_t stripe[TROUPE__STRIPES];
 };
 
@@ -147,6 +146,11 @@ bool troupe__waiter_add(troupe *rt, struct troupe__obj *o,
  * resolver has detached it and will call (or is calling) w->wake. */
 bool troupe__waiter_remove(troupe *rt, struct troupe__obj *o,
 			   struct troupe__waiter *w);
+
+struct troupe__job;
+/* Runs a batch of retired objects handed to the pool: frees them after a
+ * grace period. */
+void troupe__objtab_reclaim_job(troupe *rt, struct troupe__job *j);
 
 /* Shutdown: resolves every pending object to TROUPE_ESHUTDOWN; returns how
  * many it resolved (call again until 0). */

@@ -8,6 +8,9 @@
 
 #include "alloc.h"
 #include <urcu/urcu-memb.h>
+/* For the layout of liburcu's per-thread reader record (one field read, in
+ * troupe__thread_enter). */
+#include <urcu/static/urcu-memb.h>
 
 const char *troupe_strerror(troupe_err err)
 {
@@ -50,9 +53,14 @@ void troupe__thread_enter(void)
 {
 	if (__builtin_expect(registered, 1))
 		return;
+	/* An application that uses liburcu-memb itself may have registered
+	 * this thread already; registering twice aborts inside liburcu.  Then
+	 * the registration is the application's, and so is undoing it. */
+	registered = true;
+	if (URCU_TLS(urcu_memb_reader).registered)
+		return;
 	pthread_once(&reg_once, make_key);
 	urcu_memb_register_thread();
-	registered = true;
 	(void)pthread_setspecific(reg_key, (void *)1);
 }
 
@@ -126,6 +134,7 @@ troupe_err troupe_init(troupe **out, const troupe_config *cfg)
 	if (err != TROUPE_OK) {
 		atomic_store(&rt->stopping, true);
 		troupe__sched_join(rt);
+		troupe__sched_drain(rt);
 		troupe__sched_fini(rt);
 		goto fail_sched;
 	}
@@ -156,7 +165,8 @@ troupe_err troupe_num_workers(troupe *rt, unsigned *n)
 
 troupe_err troupe_shutdown(troupe *rt)
 {
-	if (rt == NULL || troupe__sched_self(rt) != NULL)
+	if (rt == NULL || troupe__sched_self(rt) != NULL ||
+	    troupe__in_callback())
 		return TROUPE_EINVAL;
 	bool was = false;
 	if (!atomic_compare_exchange_strong(&rt->stopping, &was, true))
@@ -171,12 +181,13 @@ troupe_err troupe_shutdown(troupe *rt)
 	/* 3. Drop what is still queued (its refs are resolved already), and
 	 *    resolve what the bodies that ran meanwhile left pending, until
 	 *    nothing is left.  No worker runs now, so this ends. */
-	while (troupe__sched_drain(rt, troupe__task_drop) +
+	while (troupe__sched_drain(rt) +
 		       troupe__objtab_resolve_all(rt) >
 	       0)
 		;
 	troupe__dispatch(rt);
-	/* 4. Wait for outside threads still inside get/wait to leave. */
+	/* 4. Wait for outside threads still inside get/wait to leave; any
+	 *    that come later see `stopping` and leave at once. */
 	while (atomic_load(&rt->external_blocked) > 0)
 		sched_yield();
 

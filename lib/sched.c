@@ -70,6 +70,35 @@ static uint64_t xorshift(uint64_t *s)
 	return *s = x;
 }
 
+/* ------------------------------------------------------------- jobs */
+
+static void run_job(troupe *rt, struct troupe__job *j)
+{
+	switch (j->kind) {
+	case TROUPE__JOB_TASK:
+		troupe__task_dequeued(rt, (struct troupe__task *)j);
+		break;
+	case TROUPE__JOB_RECLAIM:
+		troupe__objtab_reclaim_job(rt, j);
+		break;
+	}
+}
+
+/* Shutdown: a job still queued once the workers are gone. */
+static void drop_job(troupe *rt, struct troupe__job *j)
+{
+	switch (j->kind) {
+	case TROUPE__JOB_TASK:
+		troupe__task_drop(rt, (struct troupe__task *)j);
+		break;
+	case TROUPE__JOB_RECLAIM:
+		troupe__objtab_reclaim_job(rt, j); /* memory: free it */
+		break;
+	}
+}
+
+static void notify(troupe *rt);
+
 /* ----------------------------------------------------------- finding */
 
 static bool injection_empty(struct troupe__sched *s)
@@ -79,12 +108,13 @@ static bool injection_empty(struct troupe__sched *s)
 
 /* Moves the whole injection queue onto w's deque (one worker at a time),
  * and returns the first task for w to run. */
-static struct troupe__task *drain_injection(struct troupe__worker *w)
+static struct troupe__job *drain_injection(struct troupe__worker *w)
 {
 	struct troupe__sched *s = &w->rt->sched;
 	struct cds_wfcq_head h;
 	struct cds_wfcq_tail t;
-	struct troupe__task *first = NULL;
+	struct troupe__job *first = NULL;
+	bool pushed = false;
 
 	if (injection_empty(s) || pthread_mutex_trylock(&s->inj_lock) != 0)
 		return NULL;
@@ -93,18 +123,24 @@ static struct troupe__task *drain_injection(struct troupe__worker *w)
 	pthread_mutex_unlock(&s->inj_lock);
 	struct cds_wfcq_node *n;
 	while ((n = __cds_wfcq_dequeue_blocking(&h, &t)) != NULL) {
-		struct troupe__task *task =
-			caa_container_of(n, struct troupe__task, qnode);
-		troupe__tsan_acquire(task); /* pairs with the enqueue */
-		if (first == NULL)
-			first = task;
-		else if (troupe__deque_push(&w->dq, task) != 0)
-			troupe__task_dequeued(w->rt, task); /* no memory: run */
+		struct troupe__job *j =
+			caa_container_of(n, struct troupe__job, qnode);
+		troupe__tsan_acquire(j); /* pairs with the enqueue */
+		if (first == NULL) {
+			first = j;
+		} else if (troupe__deque_push(&w->dq, j) != 0) {
+			run_job(w->rt, j); /* no memory: run it now */
+		} else {
+			pushed = true;
+		}
 	}
+	/* The rest are stealable now: let another worker know. */
+	if (pushed)
+		notify(w->rt);
 	return first;
 }
 
-static struct troupe__task *steal_some(struct troupe__worker *w)
+static struct troupe__job *steal_some(struct troupe__worker *w)
 {
 	struct troupe__sched *s = &w->rt->sched;
 	/* Acquire: see the worker structs published before the count. */
@@ -126,9 +162,9 @@ static struct troupe__task *steal_some(struct troupe__worker *w)
 	return NULL;
 }
 
-static struct troupe__task *find_work(struct troupe__worker *w)
+static struct troupe__job *find_work(struct troupe__worker *w)
 {
-	struct troupe__task *t = troupe__deque_pop(&w->dq);
+	struct troupe__job *t = troupe__deque_pop(&w->dq);
 	if (t == NULL)
 		t = drain_injection(w);
 	if (t == NULL)
@@ -185,15 +221,15 @@ static void notify(troupe *rt)
 		wake_one(s);
 }
 
-void troupe__sched_push(troupe *rt, struct troupe__task *t)
+void troupe__sched_push(troupe *rt, struct troupe__job *j)
 {
 	struct troupe__worker *w = troupe__sched_self(rt);
-	if (w == NULL || troupe__deque_push(&w->dq, t) != 0) {
-		cds_wfcq_node_init(&t->qnode);
+	if (w == NULL || troupe__deque_push(&w->dq, j) != 0) {
+		cds_wfcq_node_init(&j->qnode);
 		/* wfcq enqueue is wait-free and a full barrier. */
-		troupe__tsan_release(t);
+		troupe__tsan_release(j);
 		cds_wfcq_enqueue(&rt->sched.inj_head, &rt->sched.inj_tail,
-				 &t->qnode);
+				 &j->qnode);
 	}
 	notify(rt);
 }
@@ -265,11 +301,11 @@ static void *run_loop(void *arg)
 	tls_worker = w;
 	troupe__thread_enter(); /* unregistered at thread exit */
 	while (!troupe__stopping(rt)) {
-		struct troupe__task *t = find_work(w);
+		struct troupe__job *t = find_work(w);
 		if (t != NULL) {
 			if (w->searching)
 				stop_searching(rt, w);
-			troupe__task_dequeued(rt, t);
+			run_job(rt, t);
 			continue;
 		}
 		if (!w->searching) {
@@ -287,7 +323,7 @@ static void *run_loop(void *arg)
 		}
 		if (t != NULL) {
 			stop_searching(rt, w);
-			troupe__task_dequeued(rt, t);
+			run_job(rt, t);
 			continue;
 		}
 		if (!troupe__stopping(rt))
@@ -392,8 +428,7 @@ void troupe__sched_join(troupe *rt)
 	}
 }
 
-size_t troupe__sched_drain(troupe *rt,
-			   void (*drop)(troupe *rt, struct troupe__task *t))
+size_t troupe__sched_drain(troupe *rt)
 {
 	struct troupe__sched *s = &rt->sched;
 	unsigned n = atomic_load(&s->nworkers);
@@ -402,17 +437,17 @@ size_t troupe__sched_drain(troupe *rt,
 	for (unsigned i = 0; i < n; i++) {
 		void *t;
 		while ((t = troupe__deque_pop(&s->workers[i]->dq)) != NULL) {
-			drop(rt, t);
+			drop_job(rt, t);
 			dropped++;
 		}
 	}
 	struct cds_wfcq_node *q;
 	while ((q = __cds_wfcq_dequeue_blocking(&s->inj_head, &s->inj_tail)) !=
 	       NULL) {
-		struct troupe__task *t =
-			caa_container_of(q, struct troupe__task, qnode);
-		troupe__tsan_acquire(t);
-		drop(rt, t);
+		struct troupe__job *j =
+			caa_container_of(q, struct troupe__job, qnode);
+		troupe__tsan_acquire(j);
+		drop_job(rt, j);
 		dropped++;
 	}
 	return dropped;
@@ -468,16 +503,18 @@ void troupe__sched_block_end(troupe *rt, struct troupe__worker *w)
 
 void troupe__sched_trim(troupe *rt, struct troupe__worker *w)
 {
-	struct troupe__task *t;
-	while ((t = troupe__deque_pop(&w->dq)) != NULL) {
+	struct troupe__job *j;
+	while ((j = troupe__deque_pop(&w->dq)) != NULL) {
 		/* Acquire: the claim was set by whoever ran it. */
-		if (atomic_load_explicit(&t->rets[0]->claim,
-					 memory_order_acquire) == 0) {
+		if (j->kind != TROUPE__JOB_TASK ||
+		    atomic_load_explicit(
+			    &((struct troupe__task *)j)->rets[0]->claim,
+			    memory_order_acquire) == 0) {
 			/* Not run yet: it stays queued. */
-			if (troupe__deque_push(&w->dq, t) != 0)
-				troupe__task_dequeued(rt, t);
+			if (troupe__deque_push(&w->dq, j) != 0)
+				run_job(rt, j);
 			return;
 		}
-		troupe__task_dequeued(rt, t); /* claimed: just votes */
+		run_job(rt, j); /* claimed already: just votes */
 	}
 }

@@ -22,7 +22,17 @@
 
 #include "deque.h"
 
-struct troupe__task;
+/* A unit of work the pool runs: a task, an actor's turn, a batch of
+ * retired objects to free.  Embedded at the start of each. */
+enum troupe__job_kind {
+	TROUPE__JOB_TASK,
+	TROUPE__JOB_RECLAIM,
+};
+
+struct troupe__job {
+	struct cds_wfcq_node qnode; /* injection queue link */
+	enum troupe__job_kind kind;
+};
 
 struct troupe__worker {
 	struct troupe__deque dq;
@@ -68,14 +78,14 @@ troupe_err troupe__sched_init(troupe *rt, const troupe_config *cfg);
 troupe_err troupe__sched_start(troupe *rt);
 /* Wakes and joins every worker, once (rt->stopping must be set). */
 void troupe__sched_join(troupe *rt);
-/* After the join: hands each task still queued to drop(rt, t); how many. */
-size_t troupe__sched_drain(troupe *rt,
-			   void (*drop)(troupe *rt, struct troupe__task *t));
+/* After the join: disposes of each job still queued (a task is dropped
+ * unrun); how many there were. */
+size_t troupe__sched_drain(troupe *rt);
 void troupe__sched_fini(troupe *rt);
 
-/* Makes t runnable: onto the caller's deque when it is one of rt's workers,
+/* Makes j runnable: onto the caller's deque when it is one of rt's workers,
  * else onto the injection queue; wakes a worker if none is looking. */
-void troupe__sched_push(troupe *rt, struct troupe__task *t);
+void troupe__sched_push(troupe *rt, struct troupe__job *j);
 
 /* A worker (w) is about to block: keep nbase workers able to run, starting
  * one if need be.  Pairs with troupe__sched_block_end. */

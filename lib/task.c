@@ -3,6 +3,8 @@
 #include "task.h"
 
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "alloc.h"
@@ -206,7 +208,7 @@ static void ready(troupe *rt, struct troupe__task *t)
 	}
 	/* Release: a getter that finds the task here sees it whole. */
 	atomic_store_explicit(&t->rets[0]->task, t, memory_order_release);
-	troupe__sched_push(rt, t);
+	troupe__sched_push(rt, &t->job);
 }
 
 static void dep_done(troupe *rt, struct troupe__task *t)
@@ -255,10 +257,13 @@ static troupe_err submit(troupe *rt, troupe_fn fn, const char *name,
 			 args[i].kind == TROUPE_ARG_F64)
 			bytes += 8;
 		else if (args[i].kind == TROUPE_ARG_BYTES &&
-			 (args[i].data != NULL || args[i].size == 0))
+			 (args[i].data != NULL || args[i].size == 0) &&
+			 args[i].size <= PTRDIFF_MAX / 2)
 			bytes += align8(args[i].size);
 		else
 			return TROUPE_EINVAL;
+		if (bytes > PTRDIFF_MAX / 2)
+			return TROUPE_EINVAL; /* no block that large exists */
 	}
 	if (troupe__stopping(rt))
 		return TROUPE_ESHUTDOWN;
@@ -280,6 +285,7 @@ static troupe_err submit(troupe *rt, troupe_fn fn, const char *name,
 	p += nargs * sizeof(troupe_value);
 	t->slots = (struct troupe__argslot *)p;
 	p += nrefs * sizeof(struct troupe__argslot);
+	t->job.kind = TROUPE__JOB_TASK;
 	t->fn = fn;
 	t->nret = nret;
 	t->nargs = (unsigned)nargs;
@@ -334,6 +340,7 @@ static troupe_err submit(troupe *rt, troupe_fn fn, const char *name,
 		}
 	}
 	if (err != TROUPE_OK) {
+undo:
 		for (unsigned i = 0; i < made; i++) {
 			/* Never seen by anyone: drop both refs. */
 			troupe__obj_release_user(rt, t->rets[i]);
@@ -342,6 +349,14 @@ static troupe_err submit(troupe *rt, troupe_fn fn, const char *name,
 		t->nret = 0;
 		task_free(rt, t);
 		return err;
+	}
+	/* Seq_cst, against shutdown's store of `stopping` before it sweeps
+	 * the table: either the sweep sees our objects (and resolves them),
+	 * or we see it has begun and back out, so nothing is left pending. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&rt->stopping, memory_order_relaxed)) {
+		err = TROUPE_ESHUTDOWN;
+		goto undo;
 	}
 	for (unsigned i = 0; i < nret; i++)
 		refs[i] = (troupe_ref){t->rets[i]->id};
@@ -441,7 +456,8 @@ static troupe_err set_ret(troupe_ctx *ctx, unsigned index, const void *data,
 			  size_t size, troupe_free_fn free_fn)
 {
 	if (ctx == NULL || index >= ctx->t->nret || ctx->failed ||
-	    ctx->ret[index].set || (data == NULL && size > 0))
+	    ctx->ret[index].set || (data == NULL && size > 0) ||
+	    size > PTRDIFF_MAX / 2)
 		return TROUPE_EINVAL;
 	struct ret_slot *r = &ctx->ret[index];
 	if (free_fn != NULL) {

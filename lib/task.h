@@ -29,7 +29,7 @@ struct troupe__argslot {
 };
 
 struct troupe__task {
-	struct cds_wfcq_node qnode; /* injection queue link */
+	struct troupe__job job; /* first: the pool runs it as a job */
 	troupe_fn fn;
 	const char *name; /* NULL, or a copy inside this block */
 	unsigned nret, nargs, nrefs;

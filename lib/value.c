@@ -2,6 +2,9 @@
  * caller's side of reference counting. */
 #include "internal.h"
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "alloc.h"
 
 #include "rcu.h"
@@ -9,7 +12,10 @@
 static troupe_err put(troupe *rt, const void *data, size_t size,
 		      troupe_free_fn free_fn, troupe_ref *ref)
 {
-	if (rt == NULL || ref == NULL || (data == NULL && size > 0))
+	/* No object can be larger than half the address space: such a size is
+	 * a caller's bug (a negative length cast to size_t, say). */
+	if (rt == NULL || ref == NULL || (data == NULL && size > 0) ||
+	    size > PTRDIFF_MAX / 2)
 		return TROUPE_EINVAL;
 	if (troupe__stopping(rt))
 		return TROUPE_ESHUTDOWN;
