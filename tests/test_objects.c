@@ -1,0 +1,781 @@
+/*
+ * Contract tests for the object store: put/get, owned values, typed
+ * helpers, timeouts, reference counts, wait, on_ready, the completion fd,
+ * calls from threads the runtime has never seen, and memory that stays
+ * bounded over a million put/get/release cycles.  Public API only.
+ */
+#include <poll.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include <cmocka.h>
+
+#include "test_util.h"
+
+/* Every case gets a fresh runtime with 2 workers and a gate; teardown opens
+ * the gate before shutting down, so a case that fails half-way does not
+ * leave a body blocked. */
+struct fixture {
+	troupe *rt;
+	struct test_gate gate;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof *f);
+	if (f == NULL)
+		return -1;
+	troupe_config cfg = {.num_workers = 2};
+	if (troupe_init(&f->rt, &cfg) != TROUPE_OK) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+	atomic_store(&f->gate.open, 1);
+	troupe_err e = troupe_shutdown(f->rt);
+	free(f);
+	return e == TROUPE_OK ? 0 : -1;
+}
+
+/* A pending ref: a gated task that has started (so no get can run it
+ * inline), until the test opens f->gate. */
+static troupe_ref pending_ref(struct fixture *f)
+{
+	int before = atomic_load(&f->gate.started);
+	troupe_ref r;
+	assert_int_equal(test_submit_gate(f->rt, &f->gate, &r), TROUPE_OK);
+	TEST_WAIT_UNTIL(atomic_load(&f->gate.started) > before);
+	assert_true(atomic_load(&f->gate.started) > before);
+	return r;
+}
+
+static void fail_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
+		    size_t nargs)
+{
+	(void)rt, (void)args, (void)nargs;
+	troupe_fail(ctx, "deliberate failure %d", 17);
+}
+
+static void count_cb(troupe *rt, troupe_ref ref, troupe_err st, void *arg)
+{
+	(void)rt, (void)ref, (void)st;
+	atomic_fetch_add((atomic_int *)arg, 1);
+}
+
+/* ----------------------------------------------------------- cases */
+
+static void put_get_copies(void **state)
+{
+	struct fixture *f = *state;
+	char buf[100];
+	for (int i = 0; i < 100; i++)
+		buf[i] = (char)i;
+	troupe_ref r;
+	assert_int_equal(troupe_put(f->rt, buf, sizeof buf, &r), TROUPE_OK);
+	assert_true(r.id != 0);
+	memset(buf, 0x5a, sizeof buf); /* the caller's buffer is free again */
+	troupe_value v;
+	assert_int_equal(troupe_get(f->rt, r, 0, &v), TROUPE_OK);
+	assert_int_equal(v.size, 100);
+	assert_ptr_not_equal(v.data, buf);
+	for (int i = 0; i < 100; i++)
+		assert_int_equal(((const char *)v.data)[i], (char)i);
+	/* The view is stable while the ref is held. */
+	troupe_value v2;
+	assert_int_equal(troupe_get(f->rt, r, -1, &v2), TROUPE_OK);
+	assert_ptr_equal(v2.data, v.data);
+	assert_int_equal(v2.size, v.size);
+
+	/* Sizes around typical inline/out-of-line thresholds. */
+	static const size_t sizes[] = {0,   1,	  7,	8,     15,     16,
+				       31,  32,	  63,	64,    65,     255,
+				       256, 4095, 4096, 65537, 1 << 20};
+	for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+		size_t n = sizes[k];
+		unsigned char *p = malloc(n + 1);
+		assert_non_null(p);
+		for (size_t i = 0; i < n; i++)
+			p[i] = (unsigned char)(i * 31 + k);
+		troupe_ref rk;
+		assert_int_equal(troupe_put(f->rt, p, n, &rk), TROUPE_OK);
+		memset(p, 0, n + 1);
+		free(p);
+		troupe_value vk;
+		assert_int_equal(troupe_get(f->rt, rk, 0, &vk), TROUPE_OK);
+		assert_int_equal(vk.size, n);
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(((const unsigned char *)vk.data)[i],
+					 (unsigned char)(i * 31 + k));
+		assert_int_equal(troupe_release(f->rt, rk), TROUPE_OK);
+	}
+	assert_int_equal(troupe_release(f->rt, r), TROUPE_OK);
+}
+
+static atomic_int freed;
+static _Atomic(void *) freed_ptr;
+
+static void count_free(void *p)
+{
+	atomic_store(&freed_ptr, p);
+	atomic_fetch_add(&freed, 1);
+	free(p);
+}
+
+static void put_owned_frees_once(void **state)
+{
+	struct fixture *f = *state;
+	atomic_store(&freed, 0);
+	size_t n = 1000;
+	char *p = malloc(n);
+	assert_non_null(p);
+	memset(p, 'q', n);
+	troupe_ref r;
+	assert_int_equal(troupe_put_owned(f->rt, p, n, count_free, &r),
+			 TROUPE_OK);
+	troupe_value v;
+	assert_int_equal(troupe_get(f->rt, r, 0, &v), TROUPE_OK);
+	assert_ptr_equal(v.data, p); /* zero-copy */
+	assert_int_equal(v.size, n);
+
+	assert_int_equal(troupe_retain(f->rt, r), TROUPE_OK);
+	assert_int_equal(troupe_release(f->rt, r), TROUPE_OK);
+	/* One reference left: the buffer must still be there. */
+	test_sleep_ms(50);
+	assert_int_equal(atomic_load(&freed), 0);
+	assert_int_equal(troupe_get(f->rt, r, 0, &v), TROUPE_OK);
+	assert_int_equal(((char *)v.data)[n - 1], 'q');
+
+	assert_int_equal(troupe_release(f->rt, r), TROUPE_OK);
+	/* Freed after the last release (possibly after an RCU grace
+	 * period), exactly once. */
+	TEST_WAIT_UNTIL(atomic_load(&freed) == 1);
+	assert_int_equal(atomic_load(&freed), 1);
+	assert_ptr_equal(atomic_load(&freed_ptr), p);
+	test_sleep_ms(50);
+	assert_int_equal(atomic_load(&freed), 1);
+
+	/* A NULL free_fn: the runtime just lets go. */
+	static char fixed[] = "static storage";
+	assert_int_equal(troupe_put_owned(f->rt, fixed, sizeof fixed, NULL, &r),
+			 TROUPE_OK);
+	const char *s;
+	assert_int_equal(troupe_get_str(f->rt, r, 0, &s), TROUPE_OK);
+	assert_ptr_equal(s, fixed);
+	assert_int_equal(troupe_release(f->rt, r), TROUPE_OK);
+}
+
+static void put_owned_freed_at_shutdown(void **state)
+{
+	(void)state;
+	atomic_store(&freed, 0);
+	troupe *rt;
+	assert_int_equal(troupe_init(&rt, NULL), TROUPE_OK);
+	troupe_ref r;
+	char *p = malloc(64);
+	assert_non_null(p);
+	assert_int_equal(troupe_put_owned(rt, p, 64, count_free, &r),
+			 TROUPE_OK);
+	/* Never released: shutdown frees it, once. */
+	assert_int_equal(troupe_shutdown(rt), TROUPE_OK);
+	assert_int_equal(atomic_load(&freed), 1);
+}
+
+static void typed_helpers(void **state)
+{
+	struct fixture *f = *state;
+	troupe *rt = f->rt;
+	troupe_ref ri, rf, rs, rb, re;
+	assert_int_equal(troupe_put_i64(rt, -1234567890123LL, &ri), TROUPE_OK);
+	assert_int_equal(troupe_put_f64(rt, 2.5e-3, &rf), TROUPE_OK);
+	assert_int_equal(troupe_put_str(rt, "hello, troupe", &rs), TROUPE_OK);
+	assert_int_equal(troupe_put(rt, "abc", 3, &rb), TROUPE_OK);
+	assert_int_equal(troupe_put(rt, NULL, 0, &re), TROUPE_OK);
+
+	int64_t i = 0;
+	double d = 0;
+	const char *s = NULL;
+	assert_int_equal(troupe_get_i64(rt, ri, 0, &i), TROUPE_OK);
+	assert_int_equal(i, -1234567890123LL);
+	assert_int_equal(troupe_get_f64(rt, rf, 0, &d), TROUPE_OK);
+	assert_true(d == 2.5e-3);
+	assert_int_equal(troupe_get_str(rt, rs, 0, &s), TROUPE_OK);
+	assert_string_equal(s, "hello, troupe");
+
+	/* An i64 is its 8 bytes; a string carries its NUL. */
+	troupe_value v;
+	assert_int_equal(troupe_get(rt, ri, 0, &v), TROUPE_OK);
+	assert_int_equal(v.size, 8);
+	int64_t raw;
+	memcpy(&raw, v.data, 8);
+	assert_int_equal(raw, -1234567890123LL);
+	assert_int_equal(troupe_get(rt, rs, 0, &v), TROUPE_OK);
+	assert_int_equal(v.size, strlen("hello, troupe") + 1);
+
+	/* Mismatches: ETYPE and the out-param untouched. */
+	i = 42;
+	d = 4.2;
+	s = "keep";
+	assert_int_equal(troupe_get_i64(rt, rs, 0, &i), TROUPE_ETYPE);
+	assert_int_equal(troupe_get_i64(rt, rb, 0, &i), TROUPE_ETYPE);
+	assert_int_equal(troupe_get_i64(rt, re, 0, &i), TROUPE_ETYPE);
+	assert_int_equal(troupe_get_f64(rt, rs, 0, &d), TROUPE_ETYPE);
+	assert_int_equal(troupe_get_f64(rt, rb, 0, &d), TROUPE_ETYPE);
+	assert_int_equal(troupe_get_str(rt, rb, 0, &s), TROUPE_ETYPE);
+	assert_int_equal(troupe_get_str(rt, re, 0, &s), TROUPE_ETYPE);
+	assert_int_equal(i, 42);
+	assert_true(d == 4.2);
+	assert_string_equal(s, "keep");
+	/* 8 bytes with no NUL is not a string. */
+	troupe_ref r8;
+	assert_int_equal(troupe_put_i64(rt, 0x4141414141414141LL, &r8),
+			 TROUPE_OK);
+	assert_int_equal(troupe_get_str(rt, r8, 0, &s), TROUPE_ETYPE);
+
+	/* The view readers. */
+	troupe_value vi = {.data = &raw, .size = 8};
+	troupe_value v3 = {.data = "abc", .size = 3};
+	troupe_value v4 = {.data = "abc", .size = 4};
+	assert_int_equal(troupe_value_i64(&vi, &i), TROUPE_OK);
+	assert_int_equal(i, -1234567890123LL);
+	assert_int_equal(troupe_value_i64(&v3, &i), TROUPE_ETYPE);
+	assert_int_equal(troupe_value_f64(&v3, &d), TROUPE_ETYPE);
+	assert_int_equal(troupe_value_str(&v3, &s), TROUPE_ETYPE);
+	assert_int_equal(troupe_value_str(&v4, &s), TROUPE_OK);
+	assert_string_equal(s, "abc");
+
+	troupe_ref all[] = {ri, rf, rs, rb, re, r8};
+	for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+		assert_int_equal(troupe_release(rt, all[k]), TROUPE_OK);
+}
+
+static void get_timeouts(void **state)
+{
+	struct fixture *f = *state;
+	troupe_ref p = pending_ref(f);
+	int64_t v = 55;
+	troupe_value view = {.data = &v, .size = 3};
+
+	/* 0 = just look. */
+	assert_int_equal(troupe_get(f->rt, p, 0, &view), TROUPE_ETIMEDOUT);
+	assert_ptr_equal(view.data, &v);
+	assert_int_equal(view.size, 3);
+	assert_int_equal(troupe_get_i64(f->rt, p, 0, &v), TROUPE_ETIMEDOUT);
+	assert_int_equal(v, 55);
+	/* A short timeout. */
+	double t0 = test_now_s();
+	assert_int_equal(troupe_get(f->rt, p, 0.05, &view), TROUPE_ETIMEDOUT);
+	double waited = test_now_s() - t0;
+	assert_true(waited >= 0.04); /* it did wait (lower bound only) */
+	const char *msg = "keep";
+	assert_int_equal(troupe_error_message(f->rt, p, &msg), TROUPE_EINVAL);
+	assert_string_equal(msg, "keep");
+
+	/* Negative = forever: returns once the gate opens. */
+	atomic_store(&f->gate.open, 1);
+	assert_int_equal(troupe_get_i64(f->rt, p, -1, &v), TROUPE_OK);
+	assert_int_equal(v, 7);
+	/* A timed-out get left the object untouched. */
+	assert_int_equal(troupe_get_i64(f->rt, p, 0, &v), TROUPE_OK);
+	assert_int_equal(v, 7);
+	assert_int_equal(troupe_release(f->rt, p), TROUPE_OK);
+
+	/* An error resolves a get too: ETASK and the message. */
+	troupe_ref fr;
+	assert_int_equal(troupe_submit(f->rt, fail_fn, NULL, 0, NULL, &fr),
+			 TROUPE_OK);
+	view.data = &v;
+	assert_int_equal(troupe_get(f->rt, fr, -1, &view), TROUPE_ETASK);
+	assert_ptr_equal(view.data, &v);
+	assert_int_equal(troupe_error_message(f->rt, fr, &msg), TROUPE_OK);
+	assert_non_null(strstr(msg, "deliberate failure 17"));
+	assert_int_equal(troupe_release(f->rt, fr), TROUPE_OK);
+}
+
+static void refcounts(void **state)
+{
+	struct fixture *f = *state;
+	troupe *rt = f->rt;
+	troupe_ref r, other;
+	assert_int_equal(troupe_put_i64(rt, 10, &r), TROUPE_OK);
+	assert_int_equal(troupe_put_i64(rt, 20, &other), TROUPE_OK);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(troupe_retain(rt, r), TROUPE_OK);
+	/* Six references: five releases leave it readable. */
+	int64_t v;
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(troupe_release(rt, r), TROUPE_OK);
+		assert_int_equal(troupe_get_i64(rt, r, 0, &v), TROUPE_OK);
+		assert_int_equal(v, 10);
+	}
+	assert_int_equal(troupe_release(rt, r), TROUPE_OK);
+
+	/* Released: every use is ESTALE, and changes nothing. */
+	v = 99;
+	troupe_value view = {.data = &v, .size = 1};
+	assert_int_equal(troupe_release(rt, r), TROUPE_ESTALE);
+	assert_int_equal(troupe_release(rt, r), TROUPE_ESTALE);
+	assert_int_equal(troupe_retain(rt, r), TROUPE_ESTALE);
+	assert_int_equal(troupe_get(rt, r, 0, &view), TROUPE_ESTALE);
+	assert_int_equal(troupe_get(rt, r, -1, &view), TROUPE_ESTALE);
+	assert_int_equal(troupe_get_i64(rt, r, 0, &v), TROUPE_ESTALE);
+	assert_ptr_equal(view.data, &v);
+	assert_int_equal(v, 99);
+	bool ready[1] = {false};
+	assert_int_equal(troupe_wait(rt, &r, 1, 1, 0, ready), TROUPE_ESTALE);
+	const char *msg = "keep";
+	assert_int_equal(troupe_error_message(rt, r, &msg), TROUPE_ESTALE);
+	atomic_int calls = 0;
+	assert_int_equal(troupe_on_ready(rt, r, count_cb, &calls),
+			 TROUPE_ESTALE);
+	assert_int_equal(troupe_on_ready_post(rt, r, count_cb, &calls),
+			 TROUPE_ESTALE);
+	assert_string_equal(msg, "keep");
+	/* A failed registration never calls back. */
+	assert_int_equal(troupe_dispatch(rt, NULL), TROUPE_OK);
+	assert_int_equal(atomic_load(&calls), 0);
+
+	/* The other object is unaffected by the extra releases. */
+	assert_int_equal(troupe_get_i64(rt, other, 0, &v), TROUPE_OK);
+	assert_int_equal(v, 20);
+	/* Id 0 is never valid. */
+	troupe_ref zero = {0};
+	troupe_err e = troupe_get(rt, zero, 0, NULL);
+	assert_true(e == TROUPE_ESTALE || e == TROUPE_EINVAL);
+	e = troupe_release(rt, zero);
+	assert_true(e == TROUPE_ESTALE || e == TROUPE_EINVAL);
+	e = troupe_retain(rt, zero);
+	assert_true(e == TROUPE_ESTALE || e == TROUPE_EINVAL);
+	/* An id this runtime never handed out. */
+	troupe_ref made_up = {.id = other.id + 1000003};
+	e = troupe_get(rt, made_up, 0, NULL);
+	assert_true(e == TROUPE_ESTALE || e == TROUPE_EFOREIGN);
+	assert_int_equal(troupe_release(rt, other), TROUPE_OK);
+	assert_int_equal(troupe_release(rt, other), TROUPE_ESTALE);
+
+	/* A released pending ref is stale at once, though its task still
+	 * runs. */
+	troupe_ref p = pending_ref(f);
+	assert_int_equal(troupe_release(rt, p), TROUPE_OK);
+	assert_int_equal(troupe_get(rt, p, 0, NULL), TROUPE_ESTALE);
+	assert_int_equal(troupe_release(rt, p), TROUPE_ESTALE);
+	atomic_store(&f->gate.open, 1);
+	TEST_WAIT_UNTIL(atomic_load(&f->gate.finished) == 1);
+	assert_int_equal(atomic_load(&f->gate.finished), 1);
+}
+
+static void wait_semantics(void **state)
+{
+	struct fixture *f = *state;
+	troupe *rt = f->rt;
+	troupe_ref a, b, fr;
+	assert_int_equal(troupe_put_i64(rt, 1, &a), TROUPE_OK);
+	assert_int_equal(troupe_put_i64(rt, 2, &b), TROUPE_OK);
+	assert_int_equal(troupe_submit(rt, fail_fn, NULL, 0, NULL, &fr),
+			 TROUPE_OK);
+	assert_int_equal(troupe_get(rt, fr, -1, NULL), TROUPE_ETASK);
+	troupe_ref p1 = pending_ref(f);
+	troupe_ref p2 = pending_ref(f);
+
+	troupe_ref refs[5] = {p1, a, p2, b, fr};
+	bool ready[5];
+	/* Enough already resolved (an error counts as resolved). */
+	memset(ready, 0xcc, sizeof ready);
+	assert_int_equal(troupe_wait(rt, refs, 5, 3, 0, ready), TROUPE_OK);
+	assert_false(ready[0]);
+	assert_true(ready[1]);
+	assert_false(ready[2]);
+	assert_true(ready[3]);
+	assert_true(ready[4]);
+	assert_int_equal(troupe_wait(rt, refs, 5, 1, -1, ready), TROUPE_OK);
+	/* Not enough: ETIMEDOUT, flags still filled in input order. */
+	memset(ready, 0xcc, sizeof ready);
+	assert_int_equal(troupe_wait(rt, refs, 5, 4, 0, ready),
+			 TROUPE_ETIMEDOUT);
+	assert_false(ready[0]);
+	assert_true(ready[1]);
+	assert_false(ready[2]);
+	assert_true(ready[3]);
+	assert_true(ready[4]);
+	assert_int_equal(troupe_wait(rt, refs, 5, 5, 0.05, ready),
+			 TROUPE_ETIMEDOUT);
+	assert_false(ready[0] || ready[2]);
+
+	/* Duplicates count per position. */
+	troupe_ref dup[3] = {a, p1, a};
+	assert_int_equal(troupe_wait(rt, dup, 3, 2, 0, ready), TROUPE_OK);
+	assert_true(ready[0] && !ready[1] && ready[2]);
+	assert_int_equal(troupe_wait(rt, dup, 3, 3, 0, ready),
+			 TROUPE_ETIMEDOUT);
+	troupe_ref dup_p[2] = {p1, p1};
+	assert_int_equal(troupe_wait(rt, dup_p, 2, 1, 0, ready),
+			 TROUPE_ETIMEDOUT);
+	assert_false(ready[0] || ready[1]);
+
+	/* Forever: returns once the gate opens (both gated tasks finish). */
+	atomic_store(&f->gate.open, 1);
+	assert_int_equal(troupe_wait(rt, refs, 5, 5, -1, ready), TROUPE_OK);
+	for (int i = 0; i < 5; i++)
+		assert_true(ready[i]);
+	assert_int_equal(troupe_wait(rt, dup_p, 2, 2, -1, ready), TROUPE_OK);
+	assert_true(ready[0] && ready[1]);
+
+	/* A bad ref anywhere in the list: an error, not a partial wait. */
+	troupe_ref stale;
+	assert_int_equal(troupe_put_i64(rt, 3, &stale), TROUPE_OK);
+	assert_int_equal(troupe_release(rt, stale), TROUPE_OK);
+	troupe_ref with_stale[3] = {a, stale, b};
+	assert_int_equal(troupe_wait(rt, with_stale, 3, 1, 0, ready),
+			 TROUPE_ESTALE);
+
+	troupe_ref all[] = {a, b, fr, p1, p2};
+	for (size_t k = 0; k < sizeof all / sizeof all[0]; k++)
+		assert_int_equal(troupe_release(rt, all[k]), TROUPE_OK);
+}
+
+/* An on_ready record: calls, the last status, the thread, and whether the
+ * callback could read the value through the borrowed ref. */
+struct ready_rec {
+	atomic_int calls;
+	atomic_int status;
+	atomic_int value_ok;
+	int64_t expect;
+	pthread_t thread;
+	atomic_int thread_set;
+};
+
+static void rec_cb(troupe *rt, troupe_ref ref, troupe_err st, void *arg)
+{
+	struct ready_rec *r = arg;
+	r->thread = pthread_self();
+	atomic_store(&r->thread_set, 1);
+	atomic_store(&r->status, (int)st);
+	if (st == TROUPE_OK) {
+		int64_t v = 0;
+		/* The callback borrows ref: reading it is allowed. */
+		if (troupe_get_i64(rt, ref, 0, &v) == TROUPE_OK &&
+		    v == r->expect)
+			atomic_store(&r->value_ok, 1);
+	}
+	atomic_fetch_add(&r->calls, 1);
+}
+
+static void on_ready_once(void **state)
+{
+	struct fixture *f = *state;
+	troupe *rt = f->rt;
+
+	/* Already ready: called at once, on the caller's thread. */
+	struct ready_rec now = {.expect = 5};
+	troupe_ref a;
+	assert_int_equal(troupe_put_i64(rt, 5, &a), TROUPE_OK);
+	assert_int_equal(troupe_on_ready(rt, a, rec_cb, &now), TROUPE_OK);
+	assert_int_equal(atomic_load(&now.calls), 1);
+	assert_int_equal(atomic_load(&now.status), TROUPE_OK);
+	assert_int_equal(atomic_load(&now.value_ok), 1);
+	assert_true(pthread_equal(now.thread, pthread_self()));
+	assert_int_equal(troupe_release(rt, a), TROUPE_OK);
+
+	/* Later: the ref is released right after registering; the
+	 * registration keeps the object alive until the callback. */
+	struct ready_rec later = {.expect = 7};
+	troupe_ref p = pending_ref(f);
+	assert_int_equal(troupe_on_ready(rt, p, rec_cb, &later), TROUPE_OK);
+	assert_int_equal(troupe_release(rt, p), TROUPE_OK);
+	test_sleep_ms(20);
+	assert_int_equal(atomic_load(&later.calls), 0);
+	atomic_store(&f->gate.open, 1);
+	TEST_WAIT_UNTIL(atomic_load(&later.calls) >= 1);
+	assert_int_equal(atomic_load(&later.calls), 1);
+	assert_int_equal(atomic_load(&later.status), TROUPE_OK);
+	assert_int_equal(atomic_load(&later.value_ok), 1);
+
+	/* A failure is reported with its code. */
+	struct ready_rec failed = {0};
+	troupe_ref fr;
+	assert_int_equal(troupe_submit(rt, fail_fn, NULL, 0, NULL, &fr),
+			 TROUPE_OK);
+	assert_int_equal(troupe_on_ready(rt, fr, rec_cb, &failed), TROUPE_OK);
+	assert_int_equal(troupe_release(rt, fr), TROUPE_OK);
+	TEST_WAIT_UNTIL(atomic_load(&failed.calls) >= 1);
+	assert_int_equal(atomic_load(&failed.calls), 1);
+	assert_int_equal(atomic_load(&failed.status), TROUPE_ETASK);
+
+	/* Several registrations on one ref: each called once. */
+	struct test_gate g2 = {0};
+	troupe_ref q;
+	assert_int_equal(test_submit_gate(rt, &g2, &q), TROUPE_OK);
+	struct ready_rec many[8];
+	memset(many, 0, sizeof many);
+	for (int i = 0; i < 8; i++) {
+		many[i].expect = 7;
+		assert_int_equal(troupe_on_ready(rt, q, rec_cb, &many[i]),
+				 TROUPE_OK);
+	}
+	assert_int_equal(troupe_release(rt, q), TROUPE_OK);
+	atomic_store(&g2.open, 1);
+	for (int i = 0; i < 8; i++) {
+		TEST_WAIT_UNTIL(atomic_load(&many[i].calls) >= 1);
+		assert_int_equal(atomic_load(&many[i].value_ok), 1);
+	}
+	test_sleep_ms(50);
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(atomic_load(&many[i].calls), 1);
+	assert_int_equal(atomic_load(&now.calls), 1);
+	assert_int_equal(atomic_load(&later.calls), 1);
+	assert_int_equal(atomic_load(&failed.calls), 1);
+}
+
+static bool fd_readable(int fd, int timeout_ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int n = poll(&p, 1, timeout_ms);
+	return n == 1 && (p.revents & POLLIN);
+}
+
+static void completion_fd(void **state)
+{
+	struct fixture *f = *state;
+	troupe *rt = f->rt;
+	int fd = -1, fd2 = -1;
+	assert_int_equal(troupe_completion_fd(rt, &fd), TROUPE_OK);
+	assert_true(fd >= 0);
+	assert_int_equal(troupe_completion_fd(rt, &fd2), TROUPE_OK);
+	assert_int_equal(fd, fd2);
+	assert_false(fd_readable(fd, 0));
+	size_t ran = 99;
+	assert_int_equal(troupe_dispatch(rt, &ran), TROUPE_OK);
+	assert_int_equal(ran, 0);
+
+	/* Already ready: posted, not run inline. */
+	struct ready_rec now = {.expect = 3};
+	troupe_ref a;
+	assert_int_equal(troupe_put_i64(rt, 3, &a), TROUPE_OK);
+	assert_int_equal(troupe_on_ready_post(rt, a, rec_cb, &now), TROUPE_OK);
+	assert_int_equal(troupe_release(rt, a), TROUPE_OK);
+	assert_int_equal(atomic_load(&now.calls), 0);
+
+	/* Later: resolved on a worker, run here. */
+	struct ready_rec later = {.expect = 7};
+	troupe_ref p = pending_ref(f);
+	assert_int_equal(troupe_on_ready_post(rt, p, rec_cb, &later),
+			 TROUPE_OK);
+	assert_int_equal(troupe_release(rt, p), TROUPE_OK);
+	atomic_store(&f->gate.open, 1);
+	TEST_WAIT_UNTIL(atomic_load(&f->gate.finished) == 1);
+
+	size_t total = 0;
+	double deadline = test_now_s() + TEST_HANG_S;
+	while (total < 2 && test_now_s() < deadline) {
+		if (!fd_readable(fd, 100))
+			continue;
+		assert_int_equal(troupe_dispatch(rt, &ran), TROUPE_OK);
+		total += ran;
+	}
+	assert_int_equal(total, 2);
+	assert_int_equal(atomic_load(&now.calls), 1);
+	assert_int_equal(atomic_load(&later.calls), 1);
+	assert_true(pthread_equal(now.thread, pthread_self()));
+	assert_true(pthread_equal(later.thread, pthread_self()));
+	assert_int_equal(atomic_load(&now.value_ok), 1);
+	assert_int_equal(atomic_load(&later.value_ok), 1);
+	/* Drained: not readable, nothing more to run. */
+	assert_false(fd_readable(fd, 0));
+	assert_int_equal(troupe_dispatch(rt, &ran), TROUPE_OK);
+	assert_int_equal(ran, 0);
+
+	/* A burst of posts from workers: all run here, each once. */
+	enum { N = 200 };
+	static struct ready_rec burst[N];
+	memset(burst, 0, sizeof burst);
+	struct test_gate g2 = {0};
+	for (int i = 0; i < N; i++) {
+		troupe_ref r;
+		struct test_gate *gp = &g2;
+		troupe_arg args[2] = {TEST_PTR_ARG(gp), TROUPE_I64(i)};
+		assert_int_equal(troupe_submit(rt, test_gate_fn, args, 2, NULL,
+					       &r),
+				 TROUPE_OK);
+		burst[i].expect = i;
+		assert_int_equal(troupe_on_ready_post(rt, r, rec_cb, &burst[i]),
+				 TROUPE_OK);
+		assert_int_equal(troupe_release(rt, r), TROUPE_OK);
+	}
+	atomic_store(&g2.open, 1);
+	total = 0;
+	deadline = test_now_s() + TEST_HANG_S;
+	while (total < N && test_now_s() < deadline) {
+		if (!fd_readable(fd, 100))
+			continue;
+		assert_int_equal(troupe_dispatch(rt, &ran), TROUPE_OK);
+		total += ran;
+	}
+	assert_int_equal(total, N);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(atomic_load(&burst[i].calls), 1);
+		assert_int_equal(atomic_load(&burst[i].value_ok), 1);
+		assert_true(pthread_equal(burst[i].thread, pthread_self()));
+	}
+	assert_false(fd_readable(fd, 0));
+}
+
+/* ------------------------------------------ brand-new application threads */
+
+static void double_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
+		      size_t nargs)
+{
+	(void)rt, (void)nargs;
+	int64_t v = 0;
+	troupe_value_i64(&args[0], &v);
+	troupe_return_i64(ctx, 2 * v);
+}
+
+struct short_lived {
+	troupe *rt;
+	int64_t id;
+	int errors;
+};
+
+static void *short_lived_main(void *p)
+{
+	struct short_lived *s = p;
+	for (int k = 0; k < 4; k++) {
+		int64_t x = s->id * 10 + k;
+		troupe_ref r, t;
+		int64_t v = 0;
+		if (troupe_put_i64(s->rt, x, &r) != TROUPE_OK) {
+			s->errors++;
+			continue;
+		}
+		if (troupe_get_i64(s->rt, r, -1, &v) != TROUPE_OK || v != x)
+			s->errors++;
+		troupe_arg a = TROUPE_REF(r);
+		if (troupe_submit(s->rt, double_fn, &a, 1, NULL, &t) !=
+		    TROUPE_OK) {
+			s->errors++;
+		} else {
+			if (troupe_get_i64(s->rt, t, -1, &v) != TROUPE_OK ||
+			    v != 2 * x)
+				s->errors++;
+			if (troupe_release(s->rt, t) != TROUPE_OK)
+				s->errors++;
+		}
+		if (troupe_release(s->rt, r) != TROUPE_OK)
+			s->errors++;
+	}
+	return NULL;
+}
+
+static void new_app_threads(void **state)
+{
+	struct fixture *f = *state;
+	enum { ROUNDS = 50, PER_ROUND = 8 };
+	int threads_before = test_thread_count();
+	for (int round = 0; round < ROUNDS; round++) {
+		pthread_t th[PER_ROUND];
+		struct short_lived s[PER_ROUND];
+		for (int i = 0; i < PER_ROUND; i++) {
+			s[i] = (struct short_lived){
+				.rt = f->rt, .id = round * PER_ROUND + i};
+			assert_int_equal(pthread_create(&th[i], NULL,
+							short_lived_main,
+							&s[i]),
+					 0);
+		}
+		for (int i = 0; i < PER_ROUND; i++) {
+			assert_int_equal(pthread_join(th[i], NULL), 0);
+			assert_int_equal(s[i].errors, 0);
+		}
+	}
+	/* The exited threads' registrations are gone: the runtime still
+	 * reclaims memory (grace periods complete) and works. */
+	for (int i = 0; i < 10000; i++) {
+		troupe_ref r;
+		assert_int_equal(troupe_put_i64(f->rt, i, &r), TROUPE_OK);
+		assert_int_equal(troupe_release(f->rt, r), TROUPE_OK);
+	}
+	atomic_store(&freed, 0);
+	troupe_ref r;
+	char *p = malloc(16);
+	assert_non_null(p);
+	assert_int_equal(troupe_put_owned(f->rt, p, 16, count_free, &r),
+			 TROUPE_OK);
+	assert_int_equal(troupe_release(f->rt, r), TROUPE_OK);
+	TEST_WAIT_UNTIL(atomic_load(&freed) == 1);
+	assert_int_equal(atomic_load(&freed), 1);
+	TEST_WAIT_UNTIL(test_thread_count() <= threads_before);
+	assert_true(test_thread_count() <= threads_before);
+}
+
+/* Stress: a million put/get/release cycles; RSS must stay bounded. */
+static void stress_rss(void **state)
+{
+	struct fixture *f = *state;
+	troupe *rt = f->rt;
+	char buf[64];
+	memset(buf, 'r', sizeof buf);
+	/* Warm up the allocator and the table first. */
+	for (int i = 0; i < 20000; i++) {
+		troupe_ref r;
+		assert_int_equal(troupe_put(rt, buf, sizeof buf, &r),
+				 TROUPE_OK);
+		assert_int_equal(troupe_release(rt, r), TROUPE_OK);
+	}
+	long rss0 = test_rss_bytes();
+	assert_true(rss0 > 0);
+	double t0 = test_now_s();
+	for (int i = 0; i < 1000000; i++) {
+		troupe_ref r;
+		buf[i % sizeof buf] = (char)i;
+		if (troupe_put(rt, buf, sizeof buf, &r) != TROUPE_OK)
+			fail_msg("put failed at %d", i);
+		troupe_value v;
+		if (troupe_get(rt, r, 0, &v) != TROUPE_OK ||
+		    v.size != sizeof buf ||
+		    ((const char *)v.data)[i % sizeof buf] != (char)i)
+			fail_msg("get failed at %d", i);
+		if (troupe_release(rt, r) != TROUPE_OK)
+			fail_msg("release failed at %d", i);
+	}
+	double t1 = test_now_s();
+	long rss1 = test_rss_bytes();
+	double growth = (double)(rss1 - rss0) / (1024.0 * 1024.0);
+	print_message("1,000,000 put/get/release of 64 B: RSS %.1f -> %.1f MiB "
+		      "(growth %.2f MiB) in %.2f s%s\n",
+		      rss0 / 1048576.0, rss1 / 1048576.0, growth, t1 - t0,
+		      TEST_ASAN ? " [ASan: quarantine holds freed memory, "
+				  "growth not asserted]" :
+				  "");
+	if (!TEST_ASAN)
+		assert_true(growth < 16.0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(put_get_copies, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(put_owned_frees_once, setup,
+						teardown),
+		cmocka_unit_test(put_owned_freed_at_shutdown),
+		cmocka_unit_test_setup_teardown(typed_helpers, setup, teardown),
+		cmocka_unit_test_setup_teardown(get_timeouts, setup, teardown),
+		cmocka_unit_test_setup_teardown(refcounts, setup, teardown),
+		cmocka_unit_test_setup_teardown(wait_semantics, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(on_ready_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(completion_fd, setup, teardown),
+		cmocka_unit_test_setup_teardown(new_app_threads, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(stress_rss, setup, teardown),
+	};
+	return cmocka_run_group_tests_name("objects", tests, NULL, NULL);
+}
