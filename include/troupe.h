@@ -56,7 +56,9 @@ extern "C" {
 	X(ENOTFOUND, "no function is registered under that name")            \
 	X(EEXIST, "that name is already registered")                         \
 	X(ETYPE, "the value does not have the requested type")               \
-	X(ESYSTEM, "the operating system refused a resource (threads, fds)")
+	X(ESYSTEM, "the operating system refused a resource (threads, fds)")  \
+	X(EACTOR, "the actor is dead (killed, or its constructor failed)")   \
+	X(EBUSY, "the actor has max_pending_calls calls pending already")
 
 typedef enum troupe_err {
 #define TROUPE_ERR_ENUM_(name, text) TROUPE_##name,
@@ -245,14 +247,20 @@ enum troupe_arg_kind {
 	TROUPE_ARG_REF = 2,   /* the value of ref, once ready, zero-copy */
 	TROUPE_ARG_I64 = 3,   /* i64, as 8 bytes */
 	TROUPE_ARG_F64 = 4,   /* f64, as 8 bytes */
+	TROUPE_ARG_ACTOR = 5, /* an actor handle, held for the body */
 };
 
 /* One task argument.  Build it with the macros below.  Scalars travel
  * inside the struct itself, so an argument array built in a loop holds no
  * pointer to storage that has gone out of scope. */
+typedef struct troupe_actor {
+	uint64_t id;
+} troupe_actor;
+
 typedef struct troupe_arg {
 	enum troupe_arg_kind kind;
 	troupe_ref ref;
+	troupe_actor actor;
 	const void *data;
 	size_t size;
 	int64_t i64;
@@ -264,6 +272,9 @@ typedef struct troupe_arg {
 #define TROUPE_REF(r) ((troupe_arg){.kind = TROUPE_ARG_REF, .ref = (r)})
 #define TROUPE_I64(x) ((troupe_arg){.kind = TROUPE_ARG_I64, .i64 = (x)})
 #define TROUPE_F64(x) ((troupe_arg){.kind = TROUPE_ARG_F64, .f64 = (x)})
+/* The body sees the handle as 8 bytes (troupe_value_actor reads it); the
+ * runtime holds the actor for the body's duration. */
+#define TROUPE_ACTOR(a) ((troupe_arg){.kind = TROUPE_ARG_ACTOR, .actor = (a)})
 /* s must outlive the submit call only (it is copied, NUL included). */
 #define TROUPE_STR(s) TROUPE_BYTES((s), strlen(s) + 1)
 
@@ -294,6 +305,162 @@ TROUPE_API troupe_err troupe_submit_named(troupe *rt, const char *name,
 					  const troupe_task_opts *opts,
 					  troupe_ref *refs);
 
+/* --------------------------------------------------------------- actors */
+
+/* An actor handle: an id.  Copying it does not retain it; a handle handed
+ * to you (create, lookup, retain) is yours to release once.  Id 0 is never
+ * a valid actor. */
+
+/* A method (and the constructor): state points at the actor's state
+ * (state_size bytes, zeroed before the constructor runs); args as for task
+ * bodies; report the result with troupe_return*() / troupe_fail() /
+ * troupe_fail_fatal().  Never runs concurrently with another method of the
+ * same actor unless max_concurrency > 1. */
+typedef void (*troupe_method)(troupe *rt, troupe_ctx *ctx, void *state,
+			      const troupe_value *args, size_t nargs);
+
+/* An actor type.  The class (and its methods array) is borrowed: it must
+ * outlive every actor of it, which a `static const` does. */
+typedef struct troupe_class {
+	const char *name;     /* for messages and listings */
+	size_t state_size;    /* may be 0 */
+	troupe_method init;   /* the constructor; may be NULL */
+	/* Destructor; may be NULL.  Runs once per constructed state, on a
+	 * worker (or in troupe_shutdown), after the last method. */
+	void (*fini)(troupe *rt, void *state);
+	const troupe_method *methods;
+	size_t nmethods;
+} troupe_class;
+
+typedef struct troupe_actor_opts {
+	/* Register the actor under this name (copied) in rt's registry. */
+	const char *name;
+	/* With name: if an actor of that name exists, hand back a new handle
+	 * to it instead of failing with TROUPE_EEXIST. */
+	bool get_if_exists;
+	/* With name: the actor outlives its handles, until troupe_actor_kill
+	 * or shutdown.  Without it, an actor is destroyed once its last
+	 * handle is released and its mailbox is drained. */
+	bool detached;
+	/* Restarts after a fatal failure (troupe_fail_fatal, or a kill with
+	 * no_restart false): 0 = none, -1 = forever.  A restart runs the
+	 * destructor, zeroes the state and re-runs the constructor with its
+	 * original arguments. */
+	int max_restarts;
+	/* Times a call that failed fatally is delivered again after the
+	 * restart: 0 = never (Ray's at-most-once), -1 = forever. */
+	int max_task_retries;
+	/* Methods of this actor that may run at once (0 or 1: one).  With
+	 * more, the state is the methods' to protect and calls are not
+	 * ordered. */
+	unsigned max_concurrency;
+	/* Calls queued or running beyond which troupe_actor_call fails with
+	 * TROUPE_EBUSY at once (0: no limit). */
+	unsigned max_pending_calls;
+} troupe_actor_opts;
+
+/* Creates an actor of cls and returns at once; the constructor runs on the
+ * pool with args (copied, or refs awaited like a task's) before the first
+ * method.  opts may be NULL.  A constructor that fails makes every call on
+ * the actor resolve to TROUPE_EACTOR with the constructor's message.
+ * TROUPE_EEXIST when opts->name is taken (unless get_if_exists). */
+TROUPE_API troupe_err troupe_actor_create(troupe *rt, const troupe_class *cls,
+					  const troupe_arg *args, size_t nargs,
+					  const troupe_actor_opts *opts,
+					  troupe_actor *actor);
+
+/* Calls method (which must be one of the actor's class's methods, else
+ * TROUPE_EINVAL) with args.  Returns at once; *ref (yours to release) is
+ * filled with the result.  ref may be NULL: fire-and-forget, cheaper, and
+ * nobody learns of a failure.  Calls from one caller — a thread, a task
+ * body, an actor's method — run in the order they were made; a call whose
+ * ref arguments are not ready waits for them without holding up other
+ * callers' calls.  Calls on a dead actor resolve to TROUPE_EACTOR. */
+TROUPE_API troupe_err troupe_actor_call(troupe *rt, troupe_actor actor,
+					troupe_method method,
+					const troupe_arg *args, size_t nargs,
+					troupe_ref *ref);
+
+/* Adds / drops a handle (TROUPE_ESTALE when unknown or over-released). */
+TROUPE_API troupe_err troupe_actor_retain(troupe *rt, troupe_actor actor);
+TROUPE_API troupe_err troupe_actor_release(troupe *rt, troupe_actor actor);
+
+/* A new handle to the live actor registered under name
+ * (TROUPE_ENOTFOUND if none). */
+TROUPE_API troupe_err troupe_actor_lookup(troupe *rt, const char *name,
+					  troupe_actor *actor);
+
+/* Calls cb(name, arg) for each registered name, on the calling thread, from
+ * a snapshot (cb may call into rt).  name is valid during the call. */
+TROUPE_API troupe_err troupe_actor_list(troupe *rt,
+					void (*cb)(const char *name,
+						   void *arg),
+					void *arg);
+
+/* Kills the actor: the method running (if any) finishes, then queued and
+ * later calls resolve to TROUPE_EACTOR, and the destructor runs.  With
+ * no_restart false and restarts left, it is restarted instead (Ray's
+ * ray.kill(no_restart=False)).  A killed named actor leaves the registry.
+ * The caller's handle stays the caller's to release. */
+TROUPE_API troupe_err troupe_actor_kill(troupe *rt, troupe_actor actor,
+					bool no_restart);
+
+/* Reads an actor handle passed as TROUPE_ACTOR(a) (valid for the body;
+ * retain it to keep it). */
+TROUPE_API troupe_err troupe_value_actor(const troupe_value *v,
+					 troupe_actor *out);
+
+/* ---------------------------------------------------- actor pool */
+
+/* Ray's ray.util.ActorPool: spreads calls over a fixed set of actors, at
+ * most one call per actor at a time.  Not thread-safe: one thread (or one
+ * body) drives a pool. */
+typedef struct troupe_actor_pool troupe_actor_pool;
+
+/* Retains each of actors[0..n) (n >= 1) for the pool's life. */
+TROUPE_API troupe_err troupe_actor_pool_create(troupe *rt,
+					       const troupe_actor *actors,
+					       size_t n,
+					       troupe_actor_pool **pool);
+/* Releases the actors and frees the pool; results not fetched are
+ * dropped (their calls still run). */
+TROUPE_API troupe_err troupe_actor_pool_destroy(troupe_actor_pool *pool);
+
+/* Calls method(args) on a free actor now, or queues it until one is free
+ * (args are copied either way). */
+TROUPE_API troupe_err troupe_actor_pool_submit(troupe_actor_pool *pool,
+					       troupe_method method,
+					       const troupe_arg *args,
+					       size_t nargs);
+/* Whether a submitted call's result has not been fetched yet. */
+TROUPE_API troupe_err troupe_actor_pool_has_next(troupe_actor_pool *pool,
+						 bool *has);
+/* Whether an actor is idle (a submit would run at once). */
+TROUPE_API troupe_err troupe_actor_pool_has_free(troupe_actor_pool *pool,
+						 bool *has);
+/* Waits (timeout_s as for troupe_get) for the next result in submission
+ * order; *ref is resolved and yours to release.  TROUPE_ENOTFOUND when
+ * nothing is pending, TROUPE_ETIMEDOUT when it is not ready in time (it
+ * stays next). */
+TROUPE_API troupe_err troupe_actor_pool_get_next(troupe_actor_pool *pool,
+						 double timeout_s,
+						 troupe_ref *ref);
+/* The same for whichever pending result resolves first. */
+TROUPE_API troupe_err troupe_actor_pool_get_next_unordered(
+	troupe_actor_pool *pool, double timeout_s, troupe_ref *ref);
+/* Ray's map / map_unordered: calls method once per item (items[i] is the
+ * call's one argument) and fills refs[0..n) — in item order for map, in
+ * completion order for map_unordered — waiting as results arrive.  Each
+ * ref is resolved and yours to release.  The pool must have nothing
+ * pending. */
+TROUPE_API troupe_err troupe_actor_pool_map(troupe_actor_pool *pool,
+					    troupe_method method,
+					    const troupe_arg *items, size_t n,
+					    troupe_ref *refs);
+TROUPE_API troupe_err troupe_actor_pool_map_unordered(
+	troupe_actor_pool *pool, troupe_method method,
+	const troupe_arg *items, size_t n, troupe_ref *refs);
+
 /* -------------------------------------------- inside a body (ctx only) */
 
 /* Sets return value 0 (a copy of data[0..size)).  Calling a return twice for
@@ -313,9 +480,18 @@ TROUPE_API troupe_err troupe_return_str(troupe_ctx *ctx, const char *s);
 
 /* Fails the task: every ref it fills resolves to TROUPE_ETASK with this
  * message; tasks that take them as arguments do not run and carry it on.
+ * In an actor's method, the actor lives on (a method's failure is its
+ * caller's business); in a constructor, the actor is dead.
  * Returns TROUPE_ETASK (or TROUPE_EINVAL for a NULL ctx or fmt).  The first
  * failure's message stands; later returns are refused. */
 TROUPE_API troupe_err troupe_fail(troupe_ctx *ctx, const char *fmt, ...)
+	TROUPE_PRINTF(2, 3);
+
+/* In an actor's method: fails the call (TROUPE_EACTOR for its caller, with
+ * this message) and the actor with it — restarted if max_restarts allows,
+ * the call delivered again if max_task_retries allows, else dead.  In a
+ * task body it is troupe_fail. */
+TROUPE_API troupe_err troupe_fail_fatal(troupe_ctx *ctx, const char *fmt, ...)
 	TROUPE_PRINTF(2, 3);
 
 #ifdef __cplusplus
