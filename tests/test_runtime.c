@@ -653,6 +653,119 @@ static void shutdown_pending(void **state)
 		      atomic_load(&queued_ran), troupe_strerror(gs));
 }
 
+/* Bodies running while shutdown runs: their calls return ESHUTDOWN (they
+ * poll with put until it does, so no timing is assumed), their gets of
+ * refs still queued return ESHUTDOWN, and nothing queued runs. */
+struct prober {
+	atomic_int started;
+	atomic_int puts_ok;
+	atomic_int put_final, submit_status, get_status, on_ready_status;
+	_Atomic uint64_t awaited;
+};
+
+static void prober_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
+		      size_t nargs)
+{
+	(void)nargs;
+	struct prober *p = test_ptr_of(&args[0]);
+	atomic_fetch_add(&p->started, 1);
+	troupe_err e = TROUPE_OK;
+	double deadline = test_now_s() + TEST_HANG_S;
+	while (test_now_s() < deadline) {
+		troupe_ref r;
+		e = troupe_put_i64(rt, 1, &r);
+		if (e != TROUPE_OK)
+			break;
+		atomic_fetch_add(&p->puts_ok, 1);
+		troupe_release(rt, r);
+		test_sleep_ms(1);
+	}
+	atomic_store(&p->put_final, (int)e);
+	troupe_ref out = {0};
+	troupe_arg a[2] = {TROUPE_I64(1), TROUPE_I64(2)};
+	atomic_store(&p->submit_status,
+		     (int)troupe_submit(rt, add_fn, a, 2, NULL, &out));
+	troupe_ref awaited = {.id = atomic_load(&p->awaited)};
+	atomic_store(&p->get_status, (int)troupe_get(rt, awaited, -1, NULL));
+	atomic_int dummy = 0;
+	atomic_store(&p->on_ready_status,
+		     (int)troupe_on_ready(rt, awaited, ready_cb, &dummy));
+	troupe_return_i64(ctx, 1);
+}
+
+static void calls_during_shutdown(void **state)
+{
+	(void)state;
+	troupe *rt = NULL;
+	troupe_config cfg = {.num_workers = 2};
+	assert_int_equal(troupe_init(&rt, &cfg), TROUPE_OK);
+	atomic_store(&queued_ran, 0);
+	enum { NPROBE = 2, NQ = 50, ND = 20, N = NPROBE + NQ + ND };
+	struct prober pr[NPROBE];
+	memset(pr, 0, sizeof pr);
+	troupe_ref refs[N];
+	struct slot slots[N];
+	memset(slots, 0, sizeof slots);
+	for (int i = 0; i < NPROBE; i++) {
+		struct prober *pp = &pr[i];
+		troupe_arg a = TEST_PTR_ARG(pp);
+		assert_int_equal(troupe_submit(rt, prober_fn, &a, 1, NULL,
+					       &refs[i]),
+				 TROUPE_OK);
+	}
+	TEST_WAIT_UNTIL(atomic_load(&pr[0].started) &&
+			atomic_load(&pr[1].started));
+	assert_true(atomic_load(&pr[0].started) && atomic_load(&pr[1].started));
+	/* Both workers are busy in the probers: these stay queued. */
+	for (int i = NPROBE; i < NPROBE + NQ; i++) {
+		troupe_arg a[2] = {TROUPE_I64(i), TROUPE_I64(0)};
+		assert_int_equal(troupe_submit(rt, counted_fn, a, 2, NULL,
+					       &refs[i]),
+				 TROUPE_OK);
+	}
+	for (int i = NPROBE + NQ; i < N; i++) {
+		troupe_arg a[2] = {TROUPE_REF(refs[i - NQ]), TROUPE_I64(1)};
+		assert_int_equal(troupe_submit(rt, add_fn, a, 2, NULL,
+					       &refs[i]),
+				 TROUPE_OK);
+	}
+	atomic_store(&pr[0].awaited, refs[NPROBE].id);
+	atomic_store(&pr[1].awaited, refs[N - 1].id);
+	for (int i = 0; i < N; i++)
+		assert_int_equal(troupe_on_ready(rt, refs[i], slot_cb,
+						 &slots[i]),
+				 TROUPE_OK);
+	/* The probers are known to be working (their puts succeed). */
+	TEST_WAIT_UNTIL(atomic_load(&pr[0].puts_ok) > 0 &&
+			atomic_load(&pr[1].puts_ok) > 0);
+	assert_int_equal(troupe_shutdown(rt), TROUPE_OK);
+
+	for (int i = 0; i < NPROBE; i++) {
+		assert_true(atomic_load(&pr[i].puts_ok) > 0);
+		assert_int_equal(atomic_load(&pr[i].put_final),
+				 TROUPE_ESHUTDOWN);
+		assert_int_equal(atomic_load(&pr[i].submit_status),
+				 TROUPE_ESHUTDOWN);
+		assert_int_equal(atomic_load(&pr[i].get_status),
+				 TROUPE_ESHUTDOWN);
+		int st = atomic_load(&pr[i].on_ready_status);
+		/* Either refused, or registered on a ref already resolved
+		 * (to ESHUTDOWN) and called at once. */
+		assert_true(st == TROUPE_ESHUTDOWN || st == TROUPE_OK);
+	}
+	/* Queued tasks never ran; their refs and their dependents' resolved
+	 * to ESHUTDOWN, each callback once. */
+	assert_int_equal(atomic_load(&queued_ran), 0);
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(atomic_load(&slots[i].calls), 1);
+		int st = atomic_load(&slots[i].status);
+		if (i >= NPROBE)
+			assert_int_equal(st, TROUPE_ESHUTDOWN);
+		else
+			assert_true(st == TROUPE_OK || st == TROUPE_ESHUTDOWN);
+	}
+}
+
 struct self_shutdown {
 	atomic_int status;
 };
@@ -759,6 +872,7 @@ int main(void)
 		cmocka_unit_test(null_args),
 		cmocka_unit_test(shutdown_from_body),
 		cmocka_unit_test(shutdown_pending),
+		cmocka_unit_test(calls_during_shutdown),
 		cmocka_unit_test(init_shutdown_loop),
 		cmocka_unit_test(idle_cpu),
 		cmocka_unit_test(stress_concurrent_runtimes),
