@@ -50,6 +50,8 @@ struct troupe {
 	pthread_rwlock_t fn_lock;
 	struct troupe__fn_entry *fns[TROUPE__FN_BUCKETS];
 
+	struct troupe__registry *registry; /* named actors (actor.c) */
+
 	troupe *pool_next; /* recycled structs (runtime.c) */
 };
 

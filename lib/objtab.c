@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "actor.h"
 #include "alloc.h"
 #include "rcu.h"
 
@@ -141,11 +142,18 @@ void troupe__objtab_fini(struct troupe__objtab *t)
 
 struct troupe__obj *troupe__obj_new(troupe *rt, unsigned internal)
 {
-	struct troupe__objtab *t = &rt->objs;
 	struct troupe__obj *o = troupe__malloc(sizeof *o);
-	if (o == NULL)
-		return NULL;
+	if (o != NULL)
+		troupe__obj_insert(rt, o, TROUPE__OBJ_VALUE, internal);
+	return o;
+}
+
+void troupe__obj_insert(troupe *rt, struct troupe__obj *o, uint8_t kind,
+			unsigned internal)
+{
+	struct troupe__objtab *t = &rt->objs;
 	cds_lfht_node_init(&o->node);
+	o->kind = kind;
 	atomic_init(&o->refs, TROUPE__USER_REF + internal);
 	atomic_init(&o->state, TROUPE__PENDING);
 	atomic_init(&o->claim, 0);
@@ -178,20 +186,28 @@ struct troupe__obj *troupe__obj_new(troupe *rt, unsigned internal)
 			break;
 	}
 	troupe__rcu_unlock();
-	return o;
 }
 
 troupe_err troupe__obj_lookup(troupe *rt, troupe_ref ref,
 			      struct troupe__obj **out)
 {
+	troupe_err err = troupe__obj_lookup_any(rt, ref.id, out);
+	if (err == TROUPE_OK && (*out)->kind != TROUPE__OBJ_VALUE)
+		return TROUPE_ESTALE; /* an actor's id is no ref */
+	return err;
+}
+
+troupe_err troupe__obj_lookup_any(troupe *rt, uint64_t id,
+				  struct troupe__obj **out)
+{
 	struct troupe__objtab *t = &rt->objs;
 	struct cds_lfht_iter it;
 
-	if (ref.id == 0)
+	if (id == 0)
 		return TROUPE_EINVAL;
-	if ((ref.id & ~(((uint64_t)1 << TROUPE__ID_SEQ_BITS) - 1)) != t->tag)
+	if ((id & ~(((uint64_t)1 << TROUPE__ID_SEQ_BITS) - 1)) != t->tag)
 		return TROUPE_EFOREIGN;
-	cds_lfht_lookup(t->ht, mix64(ref.id), match_id, &ref.id, &it);
+	cds_lfht_lookup(t->ht, mix64(id), match_id, &id, &it);
 	struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
 	if (n == NULL)
 		return TROUPE_ESTALE;
@@ -213,7 +229,7 @@ void troupe__obj_ref(struct troupe__obj *o)
 	atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
 }
 
-static void retire(troupe *rt, struct troupe__obj *o)
+void troupe__obj_retire(troupe *rt, struct troupe__obj *o)
 {
 	struct troupe__objtab *t = &rt->objs;
 
@@ -273,11 +289,15 @@ static void destroy(troupe *rt, struct troupe__obj *o)
 	 * only a holder of a ref may read it, and none is left; lookups that
 	 * still find the node read its header, which waits for a grace
 	 * period. */
+	if (o->kind == TROUPE__OBJ_ACTOR) {
+		troupe__actor_destroy(rt, o); /* retires it when done */
+		return;
+	}
 	if (o->free_fn != NULL) {
 		o->free_fn((void *)o->data);
 		o->free_fn = NULL;
 	}
-	retire(rt, o);
+	troupe__obj_retire(rt, o);
 }
 
 void troupe__obj_unref(troupe *rt, struct troupe__obj *o)
@@ -469,8 +489,7 @@ bool troupe__waiter_remove(troupe *rt, struct troupe__obj *o,
 	return was;
 }
 
-/* Adds a runtime ref unless the object is already on its way out. */
-static bool try_ref(struct troupe__obj *o)
+bool troupe__obj_try_ref(struct troupe__obj *o)
 {
 	uint64_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);
 	do {
@@ -497,7 +516,8 @@ size_t troupe__objtab_resolve_all(troupe *rt)
 	troupe__rcu_lock();
 	cds_lfht_for_each_entry(rt->objs.ht, &it, o, node)
 	{
-		if (troupe__obj_done(o) || !try_ref(o))
+		if (o->kind != TROUPE__OBJ_VALUE || troupe__obj_done(o) ||
+		    !troupe__obj_try_ref(o))
 			continue;
 		if (n == cap) {
 			struct troupe__obj **g =

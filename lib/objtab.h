@@ -39,6 +39,13 @@ enum troupe__obj_state {
 	TROUPE__ERROR = 3,
 };
 
+/* What an entry of the table is: a value (future) or an actor (actor.h),
+ * which embeds its object header first. */
+enum troupe__obj_kind {
+	TROUPE__OBJ_VALUE = 0,
+	TROUPE__OBJ_ACTOR = 1,
+};
+
 struct troupe__waiter;
 /* Called once, outside any lock, after the object resolved.  It may free
  * the waiter (except a getter's, which lives on the getter's stack). */
@@ -59,6 +66,7 @@ struct troupe__obj {
 	/* Set by whoever runs the producing task (a worker that dequeued
 	 * it, or a getter running it inline); only on a task's first ref. */
 	_Atomic uint8_t claim;
+	uint8_t kind; /* enum troupe__obj_kind */
 	troupe_err err; /* for ERROR */
 	const void *data;
 	size_t size;
@@ -97,10 +105,20 @@ void troupe__objtab_fini(struct troupe__objtab *t);
 /* A new PENDING object with one user ref and `internal` runtime refs, in
  * the table.  NULL on no memory. */
 struct troupe__obj *troupe__obj_new(troupe *rt, unsigned internal);
+/* The same for a block the caller allocated (troupe__malloc) with o at its
+ * start, of the given kind.  The table frees the whole block. */
+void troupe__obj_insert(troupe *rt, struct troupe__obj *o, uint8_t kind,
+			unsigned internal);
+/* Lookup of an object of any kind (see troupe__obj_lookup). */
+troupe_err troupe__obj_lookup_any(troupe *rt, uint64_t id,
+				  struct troupe__obj **o);
+/* Removes o from the table and frees it after a grace period: for kinds
+ * whose last ref does not do it (an actor's destruction ends with it). */
+void troupe__obj_retire(troupe *rt, struct troupe__obj *o);
 
-/* Inside an RCU read-side section: the object ref names, or an error
+/* Inside an RCU read-side section: the value object ref names, or an error
  * (EINVAL for id 0, EFOREIGN, ESTALE — also when the caller's refs are all
- * released).  The object stays valid for the rest of the section; beyond
+ * released, or when the id is an actor's).  The object stays valid for the rest of the section; beyond
  * it, only while the caller holds a ref. */
 troupe_err troupe__obj_lookup(troupe *rt, troupe_ref ref,
 			      struct troupe__obj **o);
@@ -109,6 +127,9 @@ troupe_err troupe__obj_lookup(troupe *rt, troupe_ref ref,
  * or is inside the read-side section of a lookup that found the caller's
  * ref alive). */
 void troupe__obj_ref(struct troupe__obj *o);
+/* Adds a runtime ref unless the object is already on its way out (false);
+ * inside an RCU read-side section that found it. */
+bool troupe__obj_try_ref(struct troupe__obj *o);
 /* Drops a runtime ref; the last ref out removes the object.  Never call it
  * inside an RCU read-side section. */
 void troupe__obj_unref(troupe *rt, struct troupe__obj *o);

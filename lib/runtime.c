@@ -1,5 +1,6 @@
 /* Runtime init/shutdown, error texts, thread registration. */
 #include "internal.h"
+#include "actor.h"
 #include "task.h"
 
 #include <sched.h>
@@ -125,6 +126,9 @@ troupe_err troupe_init(troupe **out, const troupe_config *cfg)
 	cds_wfcq_init(&rt->cq_head, &rt->cq_tail);
 	pthread_mutex_init(&rt->cq_lock, NULL);
 	pthread_rwlock_init(&rt->fn_lock, NULL);
+	err = troupe__actors_init(rt);
+	if (err != TROUPE_OK)
+		goto fail_sched;
 	err = troupe__sched_init(rt, cfg);
 	if (err != TROUPE_OK)
 		goto fail_sched;
@@ -142,6 +146,7 @@ troupe_err troupe_init(troupe **out, const troupe_config *cfg)
 	return TROUPE_OK;
 
 fail_sched:
+	troupe__actors_fini(rt);
 	pthread_rwlock_destroy(&rt->fn_lock);
 	pthread_mutex_destroy(&rt->cq_lock);
 	cds_wfcq_destroy(&rt->cq_head, &rt->cq_tail);
@@ -185,8 +190,10 @@ troupe_err troupe_shutdown(troupe *rt)
 		       troupe__objtab_resolve_all(rt) >
 	       0)
 		;
+	/* 4. Actors: free their calls, run the destructors not yet run. */
+	troupe__actors_shutdown(rt);
 	troupe__dispatch(rt);
-	/* 4. Wait for outside threads still inside get/wait to leave; any
+	/* 5. Wait for outside threads still inside get/wait to leave; any
 	 *    that come later see `stopping` and leave at once. */
 	while (atomic_load(&rt->external_blocked) > 0)
 		sched_yield();
@@ -194,6 +201,7 @@ troupe_err troupe_shutdown(troupe *rt)
 	troupe__sched_fini(rt);
 	troupe__objtab_fini(&rt->objs);
 	troupe__fns_fini(rt);
+	troupe__actors_fini(rt);
 	pthread_rwlock_destroy(&rt->fn_lock);
 	pthread_mutex_destroy(&rt->cq_lock);
 	cds_wfcq_destroy(&rt->cq_head, &rt->cq_tail);

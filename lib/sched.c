@@ -1,5 +1,6 @@
 /* Workers, stealing, parking, compensation; see sched.h and sched.md. */
 #include "internal.h"
+#include "actor.h"
 #include "task.h"
 #include "tsan.h"
 
@@ -81,6 +82,13 @@ static void run_job(troupe *rt, struct troupe__job *j)
 	case TROUPE__JOB_RECLAIM:
 		troupe__objtab_reclaim_job(rt, j);
 		break;
+	case TROUPE__JOB_ACTOR_TURN:
+	case TROUPE__JOB_ACTOR_TURN_EXTRA:
+		troupe__actor_turn(rt, j);
+		break;
+	case TROUPE__JOB_ACTOR_FINISH:
+		troupe__actor_finish(rt, j);
+		break;
 	}
 }
 
@@ -93,6 +101,14 @@ static void drop_job(troupe *rt, struct troupe__job *j)
 		break;
 	case TROUPE__JOB_RECLAIM:
 		troupe__objtab_reclaim_job(rt, j); /* memory: free it */
+		break;
+	case TROUPE__JOB_ACTOR_TURN:
+		break; /* troupe__actors_shutdown cleans up after actors */
+	case TROUPE__JOB_ACTOR_TURN_EXTRA:
+		troupe__free(j); /* struct extra_turn: the job comes first */
+		break;
+	case TROUPE__JOB_ACTOR_FINISH:
+		troupe__actor_finish(rt, j);
 		break;
 	}
 }
@@ -221,16 +237,25 @@ static void notify(troupe *rt)
 		wake_one(s);
 }
 
+static void inject(troupe *rt, struct troupe__job *j)
+{
+	cds_wfcq_node_init(&j->qnode);
+	/* wfcq enqueue is wait-free and a full barrier. */
+	troupe__tsan_release(j);
+	cds_wfcq_enqueue(&rt->sched.inj_head, &rt->sched.inj_tail, &j->qnode);
+}
+
+void troupe__sched_push_back(troupe *rt, struct troupe__job *j)
+{
+	inject(rt, j);
+	notify(rt);
+}
+
 void troupe__sched_push(troupe *rt, struct troupe__job *j)
 {
 	struct troupe__worker *w = troupe__sched_self(rt);
-	if (w == NULL || troupe__deque_push(&w->dq, j) != 0) {
-		cds_wfcq_node_init(&j->qnode);
-		/* wfcq enqueue is wait-free and a full barrier. */
-		troupe__tsan_release(j);
-		cds_wfcq_enqueue(&rt->sched.inj_head, &rt->sched.inj_tail,
-				 &j->qnode);
-	}
+	if (w == NULL || troupe__deque_push(&w->dq, j) != 0)
+		inject(rt, j);
 	notify(rt);
 }
 

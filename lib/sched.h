@@ -27,6 +27,9 @@
 enum troupe__job_kind {
 	TROUPE__JOB_TASK,
 	TROUPE__JOB_RECLAIM,
+	TROUPE__JOB_ACTOR_TURN,
+	TROUPE__JOB_ACTOR_TURN_EXTRA,
+	TROUPE__JOB_ACTOR_FINISH,
 };
 
 struct troupe__job {
@@ -86,6 +89,11 @@ void troupe__sched_fini(troupe *rt);
 /* Makes j runnable: onto the caller's deque when it is one of rt's workers,
  * else onto the injection queue; wakes a worker if none is looking. */
 void troupe__sched_push(troupe *rt, struct troupe__job *j);
+
+/* Like troupe__sched_push, but always at the back of the pool (the
+ * injection queue): for a job that yields after a batch, behind the work
+ * that waited meanwhile. */
+void troupe__sched_push_back(troupe *rt, struct troupe__job *j);
 
 /* A worker (w) is about to block: keep nbase workers able to run, starting
  * one if need be.  Pairs with troupe__sched_block_end. */

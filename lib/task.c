@@ -2,6 +2,8 @@
  * See task.h for a task's life. */
 #include "task.h"
 
+#include "actor.h"
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -23,17 +25,41 @@ struct troupe_ctx {
 	troupe *rt;
 	struct troupe__task *t;
 	struct ret_slot *ret;
-	bool failed;
+	unsigned nslots; /* max(nret, 1): a fire-and-forget call may return */
+	bool failed, fatal;
 	char *msg;
 };
 
+/* ------------------------------------------------------- who is calling */
+
+/* A thread's caller id: a process-wide count with the top bit set, so it
+ * never equals an object's or actor's id (the body ids below). */
+static _Thread_local uint64_t tls_thread_caller;
+static _Thread_local uint64_t tls_body_caller;
+
+uint64_t troupe__caller_id(void)
+{
+	if (tls_body_caller != 0)
+		return tls_body_caller;
+	if (tls_thread_caller == 0) {
+		static _Atomic uint64_t next = 1;
+		tls_thread_caller = (uint64_t)1 << 63 |
+				    atomic_fetch_add_explicit(
+					    &next, 1, memory_order_relaxed);
+	}
+	return tls_thread_caller;
+}
+
 /* ------------------------------------------------------------ finishing */
 
-static void task_free(troupe *rt, struct troupe__task *t)
+void troupe__task_free(troupe *rt, struct troupe__task *t)
 {
 	for (unsigned i = 0; i < t->nrefs; i++)
 		if (t->slots[i].o != NULL)
 			troupe__obj_unref(rt, t->slots[i].o);
+	for (unsigned i = 0; i < t->nactors; i++)
+		if (t->actors[i] != NULL)
+			troupe__obj_release_user(rt, t->actors[i]);
 	for (unsigned i = 0; i < t->nret; i++)
 		troupe__obj_unref(rt, t->rets[i]);
 	troupe__free(t);
@@ -43,21 +69,27 @@ static void vote(troupe *rt, struct troupe__task *t)
 {
 	/* Acq_rel: the second voter frees, after seeing the first's writes. */
 	if (atomic_fetch_add_explicit(&t->votes, 1, memory_order_acq_rel) == 1)
-		task_free(rt, t);
+		troupe__task_free(rt, t);
 }
 
-/* Drops the task's refs on its arguments as soon as it no longer needs
+/* Drops the task's holds on its arguments as soon as it no longer needs
  * them, so their memory does not wait for the second vote. */
 static void release_args(troupe *rt, struct troupe__task *t)
 {
+	if (t->keep_args)
+		return;
 	for (unsigned i = 0; i < t->nrefs; i++) {
 		troupe__obj_unref(rt, t->slots[i].o);
 		t->slots[i].o = NULL;
 	}
+	for (unsigned i = 0; i < t->nactors; i++) {
+		troupe__obj_release_user(rt, t->actors[i]);
+		t->actors[i] = NULL;
+	}
 }
 
-static void fail_all(troupe *rt, struct troupe__task *t, troupe_err err,
-		     const char *msg)
+void troupe__task_fail(troupe *rt, struct troupe__task *t, troupe_err err,
+		       const char *msg)
 {
 	for (unsigned i = 0; i < t->nret; i++)
 		troupe__obj_resolve_error(rt, t->rets[i], err,
@@ -90,39 +122,76 @@ const char *troupe__fn_name(troupe *rt, troupe_fn fn, const char *given,
 	return buf;
 }
 
-static void run(troupe *rt, struct troupe__task *t)
+static const char *body_name(troupe *rt, struct troupe__task *t, char *buf,
+			     size_t len)
 {
+	if (t->self != NULL || t->name != NULL)
+		return t->name != NULL ? t->name : "actor";
+	return troupe__fn_name(rt, t->fn, NULL, buf, len);
+}
+
+enum troupe__outcome troupe__task_invoke(troupe *rt, struct troupe__task *t,
+					 void *state, char **msg_out)
+{
+	unsigned nslots = t->nret > 1 ? t->nret : 1;
 	struct ret_slot one, *ret = &one;
-	if (t->nret > 1) {
-		ret = troupe__calloc(t->nret, sizeof *ret);
+	if (nslots > 1) {
+		ret = troupe__calloc(nslots, sizeof *ret);
 		if (ret == NULL) {
-			fail_all(rt, t, TROUPE_ENOMEM,
-				 "out of memory starting the task");
+			troupe__task_fail(rt, t, TROUPE_ENOMEM,
+					  "out of memory starting the task");
 			release_args(rt, t);
-			return;
+			if (msg_out != NULL)
+				*msg_out = troupe__format("out of memory");
+			return TROUPE__FAILED;
 		}
 	} else {
 		memset(&one, 0, sizeof one);
 	}
-	struct troupe_ctx ctx = {.rt = rt, .t = t, .ret = ret};
+	struct troupe_ctx ctx = {.rt = rt, .t = t, .ret = ret,
+				 .nslots = nslots};
 
+	/* Calls made by this body are ordered as one caller's. */
+	uint64_t outer = tls_body_caller;
+	static _Thread_local uint64_t body_seq;
+	tls_body_caller = t->self != NULL ? troupe__actor_id(t->self)
+			  : t->nret > 0	  ? t->rets[0]->id
+					  : (uint64_t)1 << 62 | ++body_seq;
 	/* Shutdown may have resolved our refs already: then do not run. */
-	if (!troupe__obj_done(t->rets[0]))
-		t->fn(rt, &ctx, t->args, t->nargs);
+	if (t->nret == 0 || !troupe__obj_done(t->rets[0])) {
+		if (t->self != NULL)
+			t->method(rt, &ctx, state, t->args, t->nargs);
+		else
+			t->fn(rt, &ctx, t->args, t->nargs);
+	}
+	tls_body_caller = outer;
 	release_args(rt, t);
 
+	enum troupe__outcome out = TROUPE__RETURNED;
 	if (ctx.failed) {
 		char buf[64];
-		char *msg = troupe__format(
-			"task '%s' failed: %s",
-			troupe__fn_name(rt, t->fn, t->name, buf, sizeof buf),
-			ctx.msg != NULL ? ctx.msg : "(no message)");
-		fail_all(rt, t, TROUPE_ETASK,
-			 msg != NULL ? msg : "task failed (out of memory "
-					     "formatting its message)");
-		troupe__free(msg);
+		const char *what = body_name(rt, t, buf, sizeof buf);
+		out = ctx.fatal && t->self != NULL ? TROUPE__FATAL
+						   : TROUPE__FAILED;
+		if (out == TROUPE__FAILED) {
+			char *msg = troupe__format(
+				t->self != NULL ? "actor '%s': a call failed: %s"
+						: "task '%s' failed: %s",
+				what,
+				ctx.msg != NULL ? ctx.msg : "(no message)");
+			troupe__task_fail(rt, t, TROUPE_ETASK,
+					  msg != NULL ? msg
+						      : "task failed (out of "
+							"memory formatting its "
+							"message)");
+			troupe__free(msg);
+		}
+		if (msg_out != NULL) {
+			*msg_out = ctx.msg;
+			ctx.msg = NULL;
+		}
 		troupe__free(ctx.msg);
-		for (unsigned i = 0; i < t->nret; i++)
+		for (unsigned i = 0; i < nslots; i++)
 			if (ret[i].set && ret[i].free_fn != NULL)
 				ret[i].free_fn((void *)ret[i].data);
 	} else {
@@ -132,9 +201,13 @@ static void run(troupe *rt, struct troupe__task *t)
 				rt, t->rets[i], r->free_fn ? r->data : r->inl,
 				r->size, r->free_fn);
 		}
+		/* A fire-and-forget call's return goes nowhere. */
+		if (t->nret == 0 && ret[0].set && ret[0].free_fn != NULL)
+			ret[0].free_fn((void *)ret[0].data);
 	}
 	if (ret != &one)
 		troupe__free(ret);
+	return out;
 }
 
 void troupe__task_dequeued(troupe *rt, struct troupe__task *t)
@@ -145,8 +218,8 @@ void troupe__task_dequeued(troupe *rt, struct troupe__task *t)
 		vote(rt, t);
 		return;
 	}
-	run(rt, t);
-	task_free(rt, t);
+	troupe__task_invoke(rt, t, NULL, NULL);
+	troupe__task_free(rt, t);
 }
 
 bool troupe__task_run_inline(troupe *rt, struct troupe__obj *o)
@@ -160,7 +233,7 @@ bool troupe__task_run_inline(troupe *rt, struct troupe__obj *o)
 		return false;
 	/* The claim means no one else runs t or frees it: the queue slot
 	 * that still points at it will only vote. */
-	run(rt, t);
+	troupe__task_invoke(rt, t, NULL, NULL);
 	vote(rt, t);
 	return true;
 }
@@ -172,46 +245,56 @@ void troupe__task_drop(troupe *rt, struct troupe__task *t)
 		vote(rt, t);
 		return;
 	}
-	fail_all(rt, t, TROUPE_ESHUTDOWN,
-		 "the runtime shut down before this task ran");
-	task_free(rt, t);
+	troupe__task_fail(rt, t, TROUPE_ESHUTDOWN,
+			  "the runtime shut down before this task ran");
+	troupe__task_free(rt, t);
 }
 
 /* --------------------------------------------------------- readiness */
 
-/* All of t's arguments have resolved: run it, or fail it without running
- * when an argument failed. */
-static void ready(troupe *rt, struct troupe__task *t)
+troupe_err troupe__task_check_args(troupe *rt, struct troupe__task *t,
+				   char **msg)
 {
 	for (unsigned i = 0; i < t->nrefs; i++) {
 		struct troupe__argslot *s = &t->slots[i];
 		struct troupe__obj *o = s->o;
 		if (troupe__obj_state(o) == TROUPE__ERROR) {
 			char buf[64];
-			char *msg = troupe__format(
+			*msg = troupe__format(
 				"task '%s' did not run: its argument %u "
 				"failed: %s",
-				troupe__fn_name(rt, t->fn, t->name, buf,
-						sizeof buf),
-				s->index, (const char *)o->data);
-			for (unsigned k = 0; k < t->nret; k++)
-				troupe__obj_resolve_error(
-					rt, t->rets[k], o->err,
-					troupe__format("%s",
-						       msg ? msg : "(no memory)"));
-			troupe__free(msg);
-			/* Never queued: nobody else can claim it. */
-			task_free(rt, t);
-			return;
+				body_name(rt, t, buf, sizeof buf), s->index,
+				(const char *)o->data);
+			return o->err;
 		}
 		t->args[s->index] = (troupe_value){o->data, o->size};
+	}
+	return TROUPE_OK;
+}
+
+/* All of t's arguments have resolved: queue it, or fail it without running
+ * when an argument failed.  An actor's call goes back to its actor. */
+static void ready(troupe *rt, struct troupe__task *t)
+{
+	if (t->self != NULL) {
+		troupe__actor_call_ready(rt, t);
+		return;
+	}
+	char *msg = NULL;
+	troupe_err err = troupe__task_check_args(rt, t, &msg);
+	if (err != TROUPE_OK) {
+		troupe__task_fail(rt, t, err, msg ? msg : "(no memory)");
+		troupe__free(msg);
+		/* Never queued: nobody else can claim it. */
+		troupe__task_free(rt, t);
+		return;
 	}
 	/* Release: a getter that finds the task here sees it whole. */
 	atomic_store_explicit(&t->rets[0]->task, t, memory_order_release);
 	troupe__sched_push(rt, &t->job);
 }
 
-static void dep_done(troupe *rt, struct troupe__task *t)
+void troupe__task_dep_done(troupe *rt, struct troupe__task *t)
 {
 	/* Acq_rel: the last one sees every argument's resolution. */
 	if (atomic_fetch_sub_explicit(&t->deps, 1, memory_order_acq_rel) == 1)
@@ -224,7 +307,15 @@ static void arg_ready(troupe *rt, struct troupe__waiter *w,
 	(void)o;
 	struct troupe__argslot *s =
 		caa_container_of(w, struct troupe__argslot, w);
-	dep_done(rt, s->t);
+	troupe__task_dep_done(rt, s->t);
+}
+
+void troupe__task_hook_deps(troupe *rt, struct troupe__task *t)
+{
+	atomic_init(&t->deps, t->nrefs + 1);
+	for (unsigned i = 0; i < t->nrefs; i++)
+		if (!troupe__waiter_add(rt, t->slots[i].o, &t->slots[i].w))
+			troupe__task_dep_done(rt, t);
 }
 
 /* ------------------------------------------------------------ submit */
@@ -234,25 +325,19 @@ static size_t align8(size_t n)
 	return (n + 7) & ~(size_t)7;
 }
 
-static troupe_err submit(troupe *rt, troupe_fn fn, const char *name,
-			 const troupe_arg *args, size_t nargs,
-			 const troupe_task_opts *opts, troupe_ref *refs)
+troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
+			      unsigned nret, const char *name,
+			      struct troupe__task **out)
 {
-	if (rt == NULL || fn == NULL || refs == NULL ||
-	    (nargs > 0 && args == NULL) || nargs > UINT32_MAX)
+	if ((nargs > 0 && args == NULL) || nargs > UINT32_MAX ||
+	    nret > 1u << 20)
 		return TROUPE_EINVAL;
-	unsigned nret = opts != NULL && opts->num_returns > 0
-				? opts->num_returns
-				: 1;
-	if (nret > 1u << 20)
-		return TROUPE_EINVAL;
-	if (name == NULL && opts != NULL)
-		name = opts->name;
-
-	size_t nrefs = 0, bytes = 0;
+	size_t nrefs = 0, nactors = 0, bytes = 0;
 	for (size_t i = 0; i < nargs; i++) {
 		if (args[i].kind == TROUPE_ARG_REF)
 			nrefs++;
+		else if (args[i].kind == TROUPE_ARG_ACTOR)
+			nactors++, bytes += 8;
 		else if (args[i].kind == TROUPE_ARG_I64 ||
 			 args[i].kind == TROUPE_ARG_F64)
 			bytes += 8;
@@ -272,6 +357,7 @@ static troupe_err submit(troupe *rt, troupe_fn fn, const char *name,
 	size_t namelen = name != NULL ? strlen(name) + 1 : 0;
 	size_t size = sizeof(struct troupe__task) +
 		      nret * sizeof(struct troupe__obj *) +
+		      nactors * sizeof(struct troupe__obj *) +
 		      nargs * sizeof(troupe_value) +
 		      nrefs * sizeof(struct troupe__argslot) + bytes +
 		      align8(namelen);
@@ -281,44 +367,69 @@ static troupe_err submit(troupe *rt, troupe_fn fn, const char *name,
 	char *p = (char *)(t + 1);
 	t->rets = (struct troupe__obj **)p;
 	p += nret * sizeof(struct troupe__obj *);
+	t->actors = (struct troupe__obj **)p;
+	p += nactors * sizeof(struct troupe__obj *);
 	t->args = (troupe_value *)p;
 	p += nargs * sizeof(troupe_value);
 	t->slots = (struct troupe__argslot *)p;
 	p += nrefs * sizeof(struct troupe__argslot);
 	t->job.kind = TROUPE__JOB_TASK;
-	t->fn = fn;
-	t->nret = nret;
+	t->fn = NULL;
+	t->nret = 0;
 	t->nargs = (unsigned)nargs;
 	t->nrefs = 0;
+	t->nactors = 0;
 	atomic_init(&t->votes, 0);
+	atomic_init(&t->deps, 1);
+	t->self = NULL;
+	t->method = NULL;
+	t->caller = 0;
+	t->next = NULL;
+	t->retries = 0;
+	t->guard_dropped = false;
+	t->keep_args = false;
 
-	/* Ref arguments: find each and hold it for the task. */
+	/* Ref and actor arguments: find each and hold it for the task. */
 	troupe_err err = TROUPE_OK;
 	troupe__rcu_lock();
-	for (size_t i = 0; i < nargs; i++) {
-		if (args[i].kind != TROUPE_ARG_REF) {
-			const void *src = args[i].data;
-			size_t n = args[i].size;
-			if (args[i].kind == TROUPE_ARG_I64)
-				src = &args[i].i64, n = 8;
-			else if (args[i].kind == TROUPE_ARG_F64)
-				src = &args[i].f64, n = 8;
-			if (n > 0)
-				memcpy(p, src, n);
-			t->args[i] = (troupe_value){p, n};
-			p += align8(n);
-			continue;
-		}
+	for (size_t i = 0; i < nargs && err == TROUPE_OK; i++) {
+		const void *src = args[i].data;
+		size_t n = args[i].size;
 		struct troupe__obj *o;
-		err = troupe__obj_lookup(rt, args[i].ref, &o);
-		if (err != TROUPE_OK)
+		switch (args[i].kind) {
+		case TROUPE_ARG_REF:
+			err = troupe__obj_lookup(rt, args[i].ref, &o);
+			if (err != TROUPE_OK)
+				continue;
+			troupe__obj_ref(o);
+			struct troupe__argslot *s = &t->slots[t->nrefs++];
+			s->t = t;
+			s->o = o;
+			s->index = (unsigned)i;
+			s->w.wake = arg_ready;
+			continue;
+		case TROUPE_ARG_ACTOR:
+			err = troupe__actor_lookup_obj(rt, args[i].actor, &o);
+			if (err == TROUPE_OK)
+				err = troupe__obj_retain_user(o);
+			if (err != TROUPE_OK)
+				continue;
+			t->actors[t->nactors++] = o;
+			src = &args[i].actor.id, n = 8;
 			break;
-		troupe__obj_ref(o);
-		struct troupe__argslot *s = &t->slots[t->nrefs++];
-		s->t = t;
-		s->o = o;
-		s->index = (unsigned)i;
-		s->w.wake = arg_ready;
+		case TROUPE_ARG_I64:
+			src = &args[i].i64, n = 8;
+			break;
+		case TROUPE_ARG_F64:
+			src = &args[i].f64, n = 8;
+			break;
+		default:
+			break;
+		}
+		if (n > 0)
+			memcpy(p, src, n);
+		t->args[i] = (troupe_value){p, n};
+		p += align8(n);
 	}
 	troupe__rcu_unlock();
 	if (name != NULL) {
@@ -328,45 +439,63 @@ static troupe_err submit(troupe *rt, troupe_fn fn, const char *name,
 		t->name = NULL;
 	}
 
-	unsigned made = 0;
+	for (; err == TROUPE_OK && t->nret < nret; t->nret++) {
+		/* One ref for the caller, one for the producer. */
+		t->rets[t->nret] = troupe__obj_new(rt, 1);
+		if (t->rets[t->nret] == NULL)
+			err = TROUPE_ENOMEM;
+	}
 	if (err == TROUPE_OK) {
-		for (; made < nret; made++) {
-			/* One ref for the caller, one for the producer. */
-			t->rets[made] = troupe__obj_new(rt, 1);
-			if (t->rets[made] == NULL) {
-				err = TROUPE_ENOMEM;
-				break;
-			}
-		}
+		/* Seq_cst, against shutdown's store of `stopping` before it
+		 * sweeps the table: either the sweep sees our objects (and
+		 * resolves them), or we see it has begun and back out, so
+		 * nothing is left pending. */
+		atomic_thread_fence(memory_order_seq_cst);
+		if (atomic_load_explicit(&rt->stopping, memory_order_relaxed))
+			err = TROUPE_ESHUTDOWN;
 	}
 	if (err != TROUPE_OK) {
-undo:
-		for (unsigned i = 0; i < made; i++) {
-			/* Never seen by anyone: drop both refs. */
-			troupe__obj_release_user(rt, t->rets[i]);
-			troupe__obj_unref(rt, t->rets[i]);
-		}
-		t->nret = 0;
-		task_free(rt, t);
+		troupe__task_unbuild(rt, t);
 		return err;
 	}
-	/* Seq_cst, against shutdown's store of `stopping` before it sweeps
-	 * the table: either the sweep sees our objects (and resolves them),
-	 * or we see it has begun and back out, so nothing is left pending. */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&rt->stopping, memory_order_relaxed)) {
-		err = TROUPE_ESHUTDOWN;
-		goto undo;
-	}
+	*out = t;
+	return TROUPE_OK;
+}
+
+void troupe__task_unbuild(troupe *rt, struct troupe__task *t)
+{
+	for (unsigned i = 0; i < t->nret; i++)
+		if (t->rets[i] != NULL)
+			/* Never handed out: drop the caller's ref too. */
+			troupe__obj_release_user(rt, t->rets[i]);
+	unsigned n = t->nret;
+	t->nret = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (t->rets[i] != NULL)
+			troupe__obj_unref(rt, t->rets[i]);
+	troupe__task_free(rt, t);
+}
+
+static troupe_err submit(troupe *rt, troupe_fn fn, const char *name,
+			 const troupe_arg *args, size_t nargs,
+			 const troupe_task_opts *opts, troupe_ref *refs)
+{
+	if (rt == NULL || fn == NULL || refs == NULL)
+		return TROUPE_EINVAL;
+	unsigned nret = opts != NULL && opts->num_returns > 0
+				? opts->num_returns
+				: 1;
+	if (name == NULL && opts != NULL)
+		name = opts->name;
+	struct troupe__task *t;
+	troupe_err err = troupe__task_build(rt, args, nargs, nret, name, &t);
+	if (err != TROUPE_OK)
+		return err;
+	t->fn = fn;
 	for (unsigned i = 0; i < nret; i++)
 		refs[i] = (troupe_ref){t->rets[i]->id};
-
-	/* +1 holds the task back until every waiter is in place. */
-	atomic_init(&t->deps, t->nrefs + 1);
-	for (unsigned i = 0; i < t->nrefs; i++)
-		if (!troupe__waiter_add(rt, t->slots[i].o, &t->slots[i].w))
-			dep_done(rt, t);
-	dep_done(rt, t);
+	troupe__task_hook_deps(rt, t);
+	troupe__task_dep_done(rt, t); /* the guard */
 	return TROUPE_OK;
 }
 
@@ -455,7 +584,7 @@ void troupe__fns_fini(troupe *rt)
 static troupe_err set_ret(troupe_ctx *ctx, unsigned index, const void *data,
 			  size_t size, troupe_free_fn free_fn)
 {
-	if (ctx == NULL || index >= ctx->t->nret || ctx->failed ||
+	if (ctx == NULL || index >= ctx->nslots || ctx->failed ||
 	    ctx->ret[index].set || (data == NULL && size > 0) ||
 	    size > PTRDIFF_MAX / 2)
 		return TROUPE_EINVAL;
@@ -515,16 +644,33 @@ troupe_err troupe_return_str(troupe_ctx *ctx, const char *s)
 	return set_ret(ctx, 0, s, strlen(s) + 1, NULL);
 }
 
-troupe_err troupe_fail(troupe_ctx *ctx, const char *fmt, ...)
+static troupe_err fail(troupe_ctx *ctx, bool fatal, const char *fmt,
+		       va_list ap)
 {
 	if (ctx == NULL || fmt == NULL)
 		return TROUPE_EINVAL;
 	if (ctx->failed)
 		return TROUPE_ETASK; /* the first message stands */
+	ctx->msg = troupe__vformat(fmt, ap);
+	ctx->failed = true;
+	ctx->fatal = fatal;
+	return TROUPE_ETASK;
+}
+
+troupe_err troupe_fail(troupe_ctx *ctx, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	ctx->msg = troupe__vformat(fmt, ap);
+	troupe_err err = fail(ctx, false, fmt, ap);
 	va_end(ap);
-	ctx->failed = true;
-	return TROUPE_ETASK;
+	return err;
+}
+
+troupe_err troupe_fail_fatal(troupe_ctx *ctx, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	troupe_err err = fail(ctx, true, fmt, ap);
+	va_end(ap);
+	return err;
 }

@@ -28,17 +28,65 @@ struct troupe__argslot {
 	unsigned index; /* which argument */
 };
 
+struct troupe__actor;
+
 struct troupe__task {
 	struct troupe__job job; /* first: the pool runs it as a job */
 	troupe_fn fn;
 	const char *name; /* NULL, or a copy inside this block */
-	unsigned nret, nargs, nrefs;
-	_Atomic unsigned deps;  /* unresolved ref args, +1 while submitting */
+	unsigned nret, nargs, nrefs, nactors;
+	_Atomic unsigned deps;  /* unresolved ref args, +1 guard (see below) */
 	_Atomic unsigned votes; /* see the header comment */
 	struct troupe__obj **rets;
 	troupe_value *args;
 	struct troupe__argslot *slots;
+	struct troupe__obj **actors; /* actor handles held for the body */
+
+	/* An actor's call (actor.c): the callee, the method, who called. */
+	struct troupe__actor *self;
+	troupe_method method;
+	uint64_t caller;
+	struct troupe__task *next; /* actor.c's lists */
+	int retries;               /* deliveries left after a fatal failure */
+	bool guard_dropped;        /* actor.c: the turn dropped the guard */
+	bool keep_args; /* a constructor kept for restarts holds its args */
 };
+
+/* How a body ended. */
+enum troupe__outcome {
+	TROUPE__RETURNED, /* refs resolved to its values */
+	TROUPE__FAILED,   /* troupe_fail: refs resolved to the error */
+	TROUPE__FATAL,    /* troupe_fail_fatal in an actor: refs left pending */
+};
+
+/* Builds a task (or an actor call: self != NULL) for fn/method with args:
+ * copies inline bytes, holds ref and actor arguments, makes nret pending
+ * objects (refs[] gets their ids).  Its deps count is the number of ref
+ * arguments plus a guard of 1: troupe__task_hook_deps hangs the waiters,
+ * troupe__task_dep_done drops one (the last one out calls ready()). */
+troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
+			      unsigned nret, const char *name,
+			      struct troupe__task **out);
+void troupe__task_hook_deps(troupe *rt, struct troupe__task *t);
+void troupe__task_dep_done(troupe *rt, struct troupe__task *t);
+/* Undoes a build that was never hooked: its objects are dropped. */
+void troupe__task_unbuild(troupe *rt, struct troupe__task *t);
+
+/* An argument failed: the error and the chained message (taken) for the
+ * task's refs, or TROUPE_OK when all arguments are values — then the args
+ * views are filled in. */
+troupe_err troupe__task_check_args(troupe *rt, struct troupe__task *t,
+				   char **msg);
+/* Runs t's body (for an actor: method with state).  Resolves its refs,
+ * except on TROUPE__FATAL.  When it failed and msg is not NULL, *msg gets
+ * the body's own message (taken; NULL on no memory). */
+enum troupe__outcome troupe__task_invoke(troupe *rt, struct troupe__task *t,
+					 void *state, char **msg);
+/* Resolves every ref of t to an error (msg copied). */
+void troupe__task_fail(troupe *rt, struct troupe__task *t, troupe_err err,
+		       const char *msg);
+/* Releases what t holds (arguments, refs) and frees it. */
+void troupe__task_free(troupe *rt, struct troupe__task *t);
 
 /* A worker took t off a queue: run it if it can claim it. */
 void troupe__task_dequeued(troupe *rt, struct troupe__task *t);
@@ -49,5 +97,9 @@ bool troupe__task_run_inline(troupe *rt, struct troupe__obj *o);
 void troupe__task_drop(troupe *rt, struct troupe__task *t);
 /* Frees the function registry. */
 void troupe__fns_fini(troupe *rt);
+
+/* Who is calling, for per-caller ordering of actor calls: the body running
+ * on this thread, else the thread. */
+uint64_t troupe__caller_id(void);
 
 #endif
