@@ -164,14 +164,21 @@ static bool unregister(troupe *rt, struct troupe__actor *a)
 
 /* ------------------------------------------------------------- helpers */
 
-/* A call is done with: free it and what it held of the actor. */
+/* A call is done with: free it and what it held of the actor.
+ *
+ * A call in the mailbox needs no hold on the actor of its own: its caller
+ * held a handle while pushing it, and from then on a turn is active (or
+ * scheduled, holding the actor) until the mailbox is empty.  Only a call
+ * parked on its arguments, outside the mailbox, holds the actor. */
 static void call_done(troupe *rt, struct troupe__actor *a,
 		      struct troupe__task *t)
 {
+	bool parked = t->parked;
 	troupe__task_free(rt, t);
 	if (a->max_pending > 0)
 		atomic_fetch_sub_explicit(&a->pending, 1, memory_order_relaxed);
-	troupe__obj_unref(rt, &a->obj); /* the call's hold on the actor */
+	if (parked)
+		troupe__obj_unref(rt, &a->obj);
 }
 
 static void fail_call(troupe *rt, struct troupe__actor *a,
@@ -449,6 +456,12 @@ static bool args_resolved(troupe *rt, struct troupe__task *t)
 {
 	(void)rt;
 	t->guard_dropped = true;
+	/* Parked: it holds the actor (see call_done), taken before the guard
+	 * goes, since its return may come at once. */
+	if (t->nrefs > 0 && !t->parked) {
+		t->parked = true;
+		troupe__obj_ref(&t->self->obj);
+	}
 	/* Acq_rel: pairs with the argument resolutions' decrements. */
 	return atomic_fetch_sub_explicit(&t->deps, 1, memory_order_acq_rel) ==
 	       1;
@@ -880,24 +893,26 @@ troupe_err troupe_actor_call(troupe *rt, troupe_actor actor,
 			     troupe_method method, const troupe_arg *args,
 			     size_t nargs, troupe_ref *ref)
 {
-	struct troupe__actor *a;
+	struct troupe__obj *o;
 	if (rt == NULL || method == NULL)
 		return TROUPE_EINVAL;
 	if (troupe__closed(rt))
 		return TROUPE_ESHUTDOWN;
-	troupe_err err = hold(rt, actor, &a); /* becomes the call's hold */
+	troupe__thread_enter();
+	troupe__rcu_lock();
+	troupe_err err = troupe__actor_lookup_obj(rt, actor, &o);
+	troupe__rcu_unlock();
 	if (err != TROUPE_OK)
 		return err;
-	if (!has_method(a->cls, method)) {
-		err = TROUPE_EINVAL;
-		goto fail;
-	}
+	/* The caller's handle keeps the actor alive through this call. */
+	struct troupe__actor *a = actor_of(o);
+	if (!has_method(a->cls, method))
+		return TROUPE_EINVAL;
 	if (a->max_pending > 0 &&
 	    atomic_fetch_add_explicit(&a->pending, 1, memory_order_relaxed) >=
 		    a->max_pending) {
 		atomic_fetch_sub_explicit(&a->pending, 1, memory_order_relaxed);
-		err = TROUPE_EBUSY;
-		goto fail;
+		return TROUPE_EBUSY;
 	}
 	struct troupe__task *t;
 	err = troupe__task_build(rt, args, nargs, ref != NULL, a->cls->name,
@@ -906,7 +921,7 @@ troupe_err troupe_actor_call(troupe *rt, troupe_actor actor,
 		if (a->max_pending > 0)
 			atomic_fetch_sub_explicit(&a->pending, 1,
 						  memory_order_relaxed);
-		goto fail;
+		return err;
 	}
 	t->self = a;
 	t->method = method;
@@ -918,9 +933,6 @@ troupe_err troupe_actor_call(troupe *rt, troupe_actor actor,
 	troupe__task_hook_deps(rt, t);
 	mailbox_push(rt, a, t);
 	return TROUPE_OK;
-fail:
-	troupe__obj_unref(rt, &a->obj);
-	return err;
 }
 
 troupe_err troupe_actor_retain(troupe *rt, troupe_actor actor)

@@ -406,7 +406,7 @@ static troupe_err status_of(const struct troupe__obj *o)
 
 /* How deep the calling thread is in on_ready callbacks: shutdown from
  * inside one would free what the caller of the callback still uses. */
-static _Thread_local int callback_depth;
+static TROUPE__TLS int callback_depth;
 
 bool troupe__in_callback(void)
 {

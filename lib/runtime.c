@@ -34,7 +34,7 @@ const char *troupe_strerror(troupe_err err)
  * concerns threads, not runtimes). */
 static pthread_key_t reg_key;
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
-static _Thread_local bool registered;
+static TROUPE__TLS bool registered;
 
 static void unregister_at_exit(void *unused)
 {

@@ -21,7 +21,7 @@
  * costs CPU on every sparse call (2 x window per burst). */
 #define DEFAULT_SPIN_NS 20000
 
-static _Thread_local struct troupe__worker *tls_worker;
+static TROUPE__TLS struct troupe__worker *tls_worker;
 
 struct troupe__worker *troupe__sched_self(troupe *rt)
 {

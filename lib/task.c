@@ -34,8 +34,8 @@ struct troupe_ctx {
 
 /* A thread's caller id: a process-wide count with the top bit set, so it
  * never equals an object's or actor's id (the body ids below). */
-static _Thread_local uint64_t tls_thread_caller;
-static _Thread_local uint64_t tls_body_caller;
+static TROUPE__TLS uint64_t tls_thread_caller;
+static TROUPE__TLS uint64_t tls_body_caller;
 
 uint64_t troupe__caller_id(void)
 {
@@ -153,8 +153,9 @@ enum troupe__outcome troupe__task_invoke(troupe *rt, struct troupe__task *t,
 
 	/* Calls made by this body are ordered as one caller's. */
 	uint64_t outer = tls_body_caller;
-	static _Thread_local uint64_t body_seq;
-	tls_body_caller = t->self != NULL ? troupe__actor_id(t->self)
+	static TROUPE__TLS uint64_t body_seq;
+	/* An actor's object header comes first (actor.h). */
+	tls_body_caller = t->self != NULL ? ((struct troupe__obj *)t->self)->id
 			  : t->nret > 0	  ? t->rets[0]->id
 					  : (uint64_t)1 << 62 | ++body_seq;
 	/* Shutdown may have resolved our refs already: then do not run. */
@@ -387,6 +388,7 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 	t->next = NULL;
 	t->retries = 0;
 	t->guard_dropped = false;
+	t->parked = false;
 	t->keep_args = false;
 
 	/* Ref and actor arguments: find each and hold it for the task. */

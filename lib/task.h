@@ -49,6 +49,7 @@ struct troupe__task {
 	struct troupe__task *next; /* actor.c's lists */
 	int retries;               /* deliveries left after a fatal failure */
 	bool guard_dropped;        /* actor.c: the turn dropped the guard */
+	bool parked;               /* actor.c: waited for its arguments */
 	bool keep_args; /* a constructor kept for restarts holds its args */
 };
 
