@@ -441,7 +441,9 @@ TROUPE_API troupe_err troupe_actor_pool_has_free(troupe_actor_pool *pool,
 /* Waits (timeout_s as for troupe_get) for the next result in submission
  * order; *ref is resolved and yours to release.  TROUPE_ENOTFOUND when
  * nothing is pending, TROUPE_ETIMEDOUT when it is not ready in time (it
- * stays next). */
+ * stays next).  A queued submit that the actor refused when its turn came
+ * (TROUPE_EBUSY, TROUPE_ESHUTDOWN, ...) is reported here instead, with that
+ * code and no ref, and leaves the line. */
 TROUPE_API troupe_err troupe_actor_pool_get_next(troupe_actor_pool *pool,
 						 double timeout_s,
 						 troupe_ref *ref);
