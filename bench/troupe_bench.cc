@@ -27,8 +27,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <functional>
 #include <future>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -341,6 +343,629 @@ void get_ready_8B(benchmark::State &state)
 		troupe_release(r.rt, ref);
 }
 
+// ------------------------------------------------------------ actors
+//
+// Ray's `ray microbenchmark` actor rows (python/ray/_private/ray_perf.py):
+// 1_1 = one caller, one actor; 1_n = one caller, n actors; n_n = n caller
+// threads, each with its own actor; _sync = one call then get; _async = a
+// batch of calls then get all; _concurrent = an actor with max_concurrency
+// > 1.  Ray's methods return b"ok"; so do these.
+
+constexpr double kRayActorSync = 2012.0;
+constexpr double kRayActorAsync = 8664.0;
+constexpr double kRayActorConcurrent = 5775.0;
+constexpr double kRayActor1N = 8038.0;
+constexpr double kRayActorNN = 27376.0;
+constexpr double kRayActorNNArg = 2759.0;
+
+constexpr double kTargetActorSync = 3e5;
+constexpr double kTargetActorAsync = 3e6;
+constexpr double kTargetActorNN = 3e6; // in total, over all callers
+constexpr double kTargetFireAndForget = 1e7;
+
+constexpr unsigned kConcurrency = 4; // 1_1_actor_calls_concurrent
+constexpr unsigned kFanOut = 4;	     // 1_n_actor_calls_async
+constexpr int kFireBatch = 10000;    // actor_calls_fire_and_forget
+
+// The actor: an 8-byte counter of the calls it ran.
+void small_value(troupe *, troupe_ctx *ctx, void *state, const troupe_value *,
+		 size_t)
+{
+	++*static_cast<uint64_t *>(state);
+	troupe_return(ctx, "ok", 2); // EINVAL (ignored) when fire-and-forget
+}
+
+// The same for max_concurrency > 1, where the state is the methods' to
+// protect.
+void small_value_shared(troupe *, troupe_ctx *ctx, void *state,
+			const troupe_value *, size_t)
+{
+	__atomic_fetch_add(static_cast<uint64_t *>(state), 1, __ATOMIC_RELAXED);
+	troupe_return(ctx, "ok", 2);
+}
+
+// With a small argument (an i64), read like a real method would.
+void small_value_arg(troupe *, troupe_ctx *ctx, void *state,
+		     const troupe_value *args, size_t nargs)
+{
+	int64_t x;
+	if (nargs != 1 || troupe_value_i64(&args[0], &x) != TROUPE_OK) {
+		troupe_fail(ctx, "small_value_arg: expected one i64");
+		return;
+	}
+	benchmark::DoNotOptimize(x);
+	++*static_cast<uint64_t *>(state);
+	troupe_return(ctx, "ok", 2);
+}
+
+// Returns the counter: the benchmarks check that every call ran.
+void read_count(troupe *, troupe_ctx *ctx, void *state, const troupe_value *,
+		size_t)
+{
+	uint64_t n = __atomic_load_n(static_cast<uint64_t *>(state),
+				     __ATOMIC_RELAXED);
+	troupe_return_i64(ctx, int64_t(n));
+}
+
+const troupe_method kMethods[] = {small_value, small_value_shared,
+				  small_value_arg, read_count};
+
+const troupe_class kCounterClass = {
+	"bench_counter", sizeof(uint64_t), nullptr,
+	nullptr,	 kMethods,	   sizeof kMethods / sizeof kMethods[0],
+};
+
+troupe_arg i64_arg(int64_t x)
+{
+	troupe_arg a{};
+	a.kind = TROUPE_ARG_I64;
+	a.i64 = x;
+	return a;
+}
+
+// An actor of kCounterClass, released at scope exit (before the runtime's
+// shutdown: declare it after the Runtime).
+struct Actor {
+	troupe *rt;
+	troupe_actor a{0};
+	troupe_err err;
+	Actor(troupe *r, unsigned max_concurrency = 0) : rt(r)
+	{
+		troupe_actor_opts o{};
+		o.max_concurrency = max_concurrency;
+		err = troupe_actor_create(rt, &kCounterClass, nullptr, 0, &o,
+					  &a);
+	}
+	~Actor()
+	{
+		if (err == TROUPE_OK)
+			troupe_actor_release(rt, a);
+	}
+	Actor(const Actor &) = delete;
+	Actor &operator=(const Actor &) = delete;
+};
+
+// n calls of method on actor (args: i64(i) when with_arg), then get and
+// release each ref.  refs has room for n.
+troupe_err call_batch(troupe *rt, troupe_actor a, troupe_method m, int n,
+		      bool with_arg, troupe_ref *refs)
+{
+	for (int i = 0; i < n; i++) {
+		troupe_arg arg = i64_arg(i);
+		troupe_err e = troupe_actor_call(rt, a, m,
+						 with_arg ? &arg : nullptr,
+						 with_arg ? 1 : 0, &refs[i]);
+		if (e != TROUPE_OK) {
+			for (int k = 0; k < i; k++)
+				troupe_release(rt, refs[k]);
+			return e;
+		}
+	}
+	troupe_err first = TROUPE_OK;
+	for (int i = 0; i < n; i++) {
+		troupe_value v;
+		troupe_err e = troupe_get(rt, refs[i], -1, &v);
+		if (e != TROUPE_OK && first == TROUPE_OK)
+			first = e;
+		troupe_release(rt, refs[i]);
+	}
+	return first;
+}
+
+// Checks that the actor ran `expected` counting calls (every call made,
+// none lost or run twice).  Reports the mismatch as the benchmark's error.
+bool check_count(benchmark::State &state, troupe *rt, troupe_actor a,
+		 uint64_t expected)
+{
+	troupe_ref ref;
+	troupe_value v;
+	int64_t n = -1;
+	troupe_err e = troupe_actor_call(rt, a, read_count, nullptr, 0, &ref);
+	if (!check(state, e, "troupe_actor_call (read_count)"))
+		return false;
+	e = troupe_get(rt, ref, -1, &v);
+	if (e == TROUPE_OK)
+		e = troupe_value_i64(&v, &n);
+	troupe_release(rt, ref);
+	if (!check(state, e, "troupe_get (read_count)"))
+		return false;
+	if (uint64_t(n) != expected) {
+		std::string msg = "actor ran " + std::to_string(n) +
+				  " calls, expected " +
+				  std::to_string(expected);
+		state.SkipWithError(msg.c_str());
+		return false;
+	}
+	return true;
+}
+
+// --- baselines: what a C programmer would write instead of an actor
+
+// One message: the call's (small) argument.
+struct Msg {
+	int64_t arg;
+};
+
+// The same method body as small_value / small_value_arg, on plain memory.
+void base_method(uint64_t *state, int64_t arg)
+{
+	benchmark::DoNotOptimize(arg);
+	++*state;
+	char out[2];
+	std::memcpy(out, "ok", 2);
+	benchmark::DoNotOptimize(out);
+}
+
+// Sync baseline: a dedicated thread serving one request at a time through a
+// mutex and two condition variables (one round trip per call).
+class SyncServer {
+	std::mutex mu;
+	std::condition_variable cv_req, cv_resp;
+	bool req = false, resp = false, stop = false;
+	uint64_t state = 0;
+	std::thread th;
+
+	void serve()
+	{
+		std::unique_lock<std::mutex> g(mu);
+		for (;;) {
+			cv_req.wait(g, [&] { return req || stop; });
+			if (stop)
+				return;
+			req = false;
+			base_method(&state, 0);
+			resp = true;
+			cv_resp.notify_one();
+		}
+	}
+
+    public:
+	SyncServer() : th([this] { serve(); })
+	{
+	}
+	~SyncServer()
+	{
+		{
+			std::lock_guard<std::mutex> g(mu);
+			stop = true;
+		}
+		cv_req.notify_one();
+		th.join();
+	}
+	void call()
+	{
+		std::unique_lock<std::mutex> g(mu);
+		req = true;
+		cv_req.notify_one();
+		cv_resp.wait(g, [&] { return resp; });
+		resp = false;
+	}
+};
+
+// Async baseline: a mutex-protected std::deque of messages consumed by
+// `consumers` threads (one: an actor; several: max_concurrency).  push()
+// queues one; wait_all() blocks until everything pushed so far has run.
+class QueueActor {
+	std::mutex mu;
+	std::condition_variable cv_work, cv_done;
+	std::deque<Msg> q;
+	uint64_t pushed = 0, done = 0;
+	bool stop = false, waiting = false;
+	uint64_t state = 0; // atomic when consumers > 1
+	bool shared;
+	std::vector<std::thread> th;
+
+	void consume()
+	{
+		std::unique_lock<std::mutex> g(mu);
+		for (;;) {
+			cv_work.wait(g, [&] { return stop || !q.empty(); });
+			if (q.empty())
+				return;
+			Msg m = q.front();
+			q.pop_front();
+			g.unlock();
+			if (shared) // as small_value_shared
+				__atomic_fetch_add(&state, 1, __ATOMIC_RELAXED);
+			else
+				base_method(&state, m.arg);
+			g.lock();
+			if (++done == pushed && waiting)
+				cv_done.notify_one();
+		}
+	}
+
+    public:
+	explicit QueueActor(unsigned consumers = 1) : shared(consumers > 1)
+	{
+		for (unsigned i = 0; i < consumers; i++)
+			th.emplace_back([this] { consume(); });
+	}
+	~QueueActor()
+	{
+		{
+			std::lock_guard<std::mutex> g(mu);
+			stop = true;
+		}
+		cv_work.notify_all();
+		for (auto &t : th)
+			t.join();
+	}
+	void push(int64_t arg)
+	{
+		{
+			std::lock_guard<std::mutex> g(mu);
+			q.push_back(Msg{arg});
+			pushed++;
+		}
+		cv_work.notify_one();
+	}
+	void wait_all()
+	{
+		std::unique_lock<std::mutex> g(mu);
+		waiting = true;
+		cv_done.wait(g, [&] { return done == pushed; });
+		waiting = false;
+	}
+};
+
+// n caller threads that each run fn(i) once per run(); run() returns when
+// all have.  Threads wait on a condition variable between runs.
+class Gang {
+	std::mutex mu;
+	std::condition_variable cv_go, cv_done;
+	uint64_t gen = 0;
+	unsigned n, done = 0;
+	bool stop = false;
+	std::function<void(unsigned)> fn;
+	std::vector<std::thread> th;
+
+	void loop(unsigned i)
+	{
+		uint64_t seen = 0;
+		std::unique_lock<std::mutex> g(mu);
+		for (;;) {
+			cv_go.wait(g, [&] { return stop || gen != seen; });
+			if (stop)
+				return;
+			seen = gen;
+			g.unlock();
+			fn(i);
+			g.lock();
+			if (++done == n)
+				cv_done.notify_one();
+		}
+	}
+
+    public:
+	Gang(unsigned count, std::function<void(unsigned)> f)
+		: n(count), fn(std::move(f))
+	{
+		for (unsigned i = 0; i < n; i++)
+			th.emplace_back([this, i] { loop(i); });
+	}
+	~Gang()
+	{
+		{
+			std::lock_guard<std::mutex> g(mu);
+			stop = true;
+		}
+		cv_go.notify_all();
+		for (auto &t : th)
+			t.join();
+	}
+	void run()
+	{
+		std::unique_lock<std::mutex> g(mu);
+		done = 0;
+		gen++;
+		cv_go.notify_all();
+		cv_done.wait(g, [&] { return done == n; });
+	}
+};
+
+unsigned num_cpus()
+{
+	unsigned n = std::thread::hardware_concurrency();
+	return n ? n : 1;
+}
+
+// The baseline for the _async rows: `actors` QueueActors of `consumers`
+// threads each; one batch = `per_actor` messages pushed round-robin over
+// them, then a wait for all.
+double queue_async_rate(unsigned actors, unsigned consumers, int per_actor)
+{
+	std::vector<std::unique_ptr<QueueActor> > qs;
+	for (unsigned i = 0; i < actors; i++)
+		qs.emplace_back(new QueueActor(consumers));
+	return measure_rate(
+		[&] {
+			for (int i = 0; i < per_actor; i++)
+				for (auto &q : qs)
+					q->push(i);
+			for (auto &q : qs)
+				q->wait_all();
+		},
+		double(per_actor) * actors);
+}
+
+// 1_1_actor_calls_sync: one call, then get, at a time.
+void actor_calls_sync_1_1(benchmark::State &state)
+{
+	static const double base = [] {
+		SyncServer s;
+		return measure_rate([&] { s.call(); }, 1);
+	}();
+	Runtime r;
+	if (!check(state, r.err, "troupe_init"))
+		return;
+	Actor a(r.rt);
+	if (!check(state, a.err, "troupe_actor_create"))
+		return;
+	troupe_ref ref;
+	if (!check(state, call_batch(r.rt, a.a, small_value, 1, false, &ref),
+		   "warm-up call"))
+		return;
+	auto t0 = Clock::now();
+	for (auto _ : state) {
+		troupe_value v;
+		troupe_err e = troupe_actor_call(r.rt, a.a, small_value,
+						 nullptr, 0, &ref);
+		if (!check(state, e, "troupe_actor_call"))
+			return;
+		e = troupe_get(r.rt, ref, -1, &v);
+		troupe_release(r.rt, ref);
+		if (!check(state, e, "troupe_get"))
+			return;
+	}
+	double el = seconds_since(t0);
+	if (!check_count(state, r.rt, a.a, state.iterations() + 1))
+		return;
+	state.SetItemsProcessed(state.iterations());
+	report(state, double(state.iterations()) / el, base, kRayActorSync,
+	       kTargetActorSync);
+}
+
+// 1_1_actor_calls_async (max_concurrency 1) and 1_1_actor_calls_concurrent
+// (max_concurrency kConcurrency): kAsyncBatch calls, then get all.
+void actor_calls_async_1_1_impl(benchmark::State &state, unsigned conc,
+				double base, double ray, double target)
+{
+	Runtime r;
+	if (!check(state, r.err, "troupe_init"))
+		return;
+	Actor a(r.rt, conc);
+	if (!check(state, a.err, "troupe_actor_create"))
+		return;
+	troupe_method m = conc > 1 ? small_value_shared : small_value;
+	std::vector<troupe_ref> refs(kAsyncBatch);
+	if (!check(state,
+		   call_batch(r.rt, a.a, m, kAsyncBatch, false, refs.data()),
+		   "warm-up batch"))
+		return;
+	auto t0 = Clock::now();
+	for (auto _ : state)
+		if (!check(state,
+			   call_batch(r.rt, a.a, m, kAsyncBatch, false,
+				      refs.data()),
+			   "troupe_actor_call/get"))
+			return;
+	double el = seconds_since(t0);
+	double items = double(state.iterations()) * kAsyncBatch;
+	if (!check_count(state, r.rt, a.a, uint64_t(items) + kAsyncBatch))
+		return;
+	state.SetItemsProcessed(int64_t(items));
+	report(state, items / el, base, ray, target);
+}
+
+void actor_calls_async_1_1(benchmark::State &state)
+{
+	static const double base = queue_async_rate(1, 1, kAsyncBatch);
+	actor_calls_async_1_1_impl(state, 0, base, kRayActorAsync,
+				   kTargetActorAsync);
+}
+
+void actor_calls_concurrent_1_1(benchmark::State &state)
+{
+	static const double base =
+		queue_async_rate(1, kConcurrency, kAsyncBatch);
+	actor_calls_async_1_1_impl(state, kConcurrency, base,
+				   kRayActorConcurrent, 0);
+	state.counters["max_concurrency"] = kConcurrency;
+}
+
+// 1_n_actor_calls_async: kAsyncBatch calls round-robin over kFanOut actors,
+// then get all.
+void actor_calls_async_1_n(benchmark::State &state)
+{
+	static const double base =
+		queue_async_rate(kFanOut, 1, kAsyncBatch / int(kFanOut));
+	Runtime r;
+	if (!check(state, r.err, "troupe_init"))
+		return;
+	std::vector<std::unique_ptr<Actor> > actors;
+	for (unsigned i = 0; i < kFanOut; i++) {
+		actors.emplace_back(new Actor(r.rt));
+		if (!check(state, actors.back()->err, "troupe_actor_create"))
+			return;
+	}
+	std::vector<troupe_ref> refs(kAsyncBatch);
+	auto batch = [&]() -> troupe_err {
+		for (int i = 0; i < kAsyncBatch; i++) {
+			troupe_err e = troupe_actor_call(
+				r.rt, actors[unsigned(i) % kFanOut]->a,
+				small_value, nullptr, 0, &refs[i]);
+			if (e != TROUPE_OK) {
+				for (int k = 0; k < i; k++)
+					troupe_release(r.rt, refs[k]);
+				return e;
+			}
+		}
+		troupe_err first = TROUPE_OK;
+		for (auto ref : refs) {
+			troupe_err e = troupe_get(r.rt, ref, -1, nullptr);
+			if (e != TROUPE_OK && first == TROUPE_OK)
+				first = e;
+			troupe_release(r.rt, ref);
+		}
+		return first;
+	};
+	if (!check(state, batch(), "warm-up batch"))
+		return;
+	auto t0 = Clock::now();
+	for (auto _ : state)
+		if (!check(state, batch(), "troupe_actor_call/get"))
+			return;
+	double el = seconds_since(t0);
+	double items = double(state.iterations()) * kAsyncBatch;
+	uint64_t per = (uint64_t(items) + kAsyncBatch) / kFanOut;
+	for (auto &a : actors)
+		if (!check_count(state, r.rt, a->a, per))
+			return;
+	state.SetItemsProcessed(int64_t(items));
+	state.counters["actors"] = kFanOut;
+	report(state, items / el, base, kRayActor1N, 0);
+}
+
+// n_n_actor_calls_async / n_n_actor_calls_with_arg_async: one caller
+// thread per CPU, each with its own actor; each caller makes kAsyncBatch
+// calls and gets them all per iteration.  The rate is the total.
+void actor_calls_async_n_n_impl(benchmark::State &state, bool with_arg,
+				double base, double ray, double target)
+{
+	unsigned n = num_cpus();
+	Runtime r;
+	if (!check(state, r.err, "troupe_init"))
+		return;
+	std::vector<std::unique_ptr<Actor> > actors;
+	for (unsigned i = 0; i < n; i++) {
+		actors.emplace_back(new Actor(r.rt));
+		if (!check(state, actors.back()->err, "troupe_actor_create"))
+			return;
+	}
+	troupe_method m = with_arg ? small_value_arg : small_value;
+	std::vector<std::vector<troupe_ref> > refs(
+		n, std::vector<troupe_ref>(kAsyncBatch));
+	std::vector<troupe_err> errs(n, TROUPE_OK);
+	uint64_t runs = 0;
+	{
+		// Declared after the actors: its threads are joined first.
+		Gang gang(n, [&](unsigned i) {
+			troupe_err e = call_batch(r.rt, actors[i]->a, m,
+						  kAsyncBatch, with_arg,
+						  refs[i].data());
+			if (e != TROUPE_OK)
+				errs[i] = e;
+		});
+		auto run = [&]() -> bool {
+			gang.run();
+			runs++;
+			for (auto e : errs)
+				if (!check(state, e, "troupe_actor_call/get"))
+					return false;
+			return true;
+		};
+		if (!run())
+			return;
+		auto t0 = Clock::now();
+		for (auto _ : state)
+			if (!run())
+				return;
+		double el = seconds_since(t0);
+		double items = double(state.iterations()) * kAsyncBatch * n;
+		state.SetItemsProcessed(int64_t(items));
+		state.counters["callers"] = n;
+		report(state, items / el, base, ray, target);
+	}
+	for (auto &a : actors)
+		if (!check_count(state, r.rt, a->a, runs * kAsyncBatch))
+			return;
+}
+
+// Baseline: one caller thread per CPU, each with its own QueueActor.
+double queue_async_rate_n_n()
+{
+	unsigned n = num_cpus();
+	std::vector<std::unique_ptr<QueueActor> > qs;
+	for (unsigned i = 0; i < n; i++)
+		qs.emplace_back(new QueueActor(1));
+	Gang gang(n, [&](unsigned i) {
+		for (int k = 0; k < kAsyncBatch; k++)
+			qs[i]->push(k);
+		qs[i]->wait_all();
+	});
+	return measure_rate([&] { gang.run(); }, double(kAsyncBatch) * n);
+}
+
+void actor_calls_async_n_n(benchmark::State &state)
+{
+	static const double base = queue_async_rate_n_n();
+	actor_calls_async_n_n_impl(state, false, base, kRayActorNN,
+				   kTargetActorNN);
+}
+
+void actor_calls_with_arg_async_n_n(benchmark::State &state)
+{
+	static const double base = queue_async_rate_n_n();
+	actor_calls_async_n_n_impl(state, true, base, kRayActorNNArg, 0);
+}
+
+// actor_calls_fire_and_forget: kFireBatch - 1 calls with ref = NULL, then
+// one with a ref, gotten: the caller's calls run in order, so once it is
+// in all the batch has run.
+void actor_calls_fire_and_forget(benchmark::State &state)
+{
+	static const double base = queue_async_rate(1, 1, kFireBatch);
+	Runtime r;
+	if (!check(state, r.err, "troupe_init"))
+		return;
+	Actor a(r.rt);
+	if (!check(state, a.err, "troupe_actor_create"))
+		return;
+	auto batch = [&]() -> troupe_err {
+		for (int i = 0; i < kFireBatch - 1; i++) {
+			troupe_err e = troupe_actor_call(r.rt, a.a, small_value,
+							 nullptr, 0, nullptr);
+			if (e != TROUPE_OK)
+				return e;
+		}
+		troupe_ref ref;
+		return call_batch(r.rt, a.a, small_value, 1, false, &ref);
+	};
+	if (!check(state, batch(), "warm-up batch"))
+		return;
+	auto t0 = Clock::now();
+	for (auto _ : state)
+		if (!check(state, batch(), "troupe_actor_call"))
+			return;
+	double el = seconds_since(t0);
+	double items = double(state.iterations()) * kFireBatch;
+	if (!check_count(state, r.rt, a.a, uint64_t(items) + kFireBatch))
+		return;
+	state.SetItemsProcessed(int64_t(items));
+	report(state, items / el, base, 0, kTargetFireAndForget);
+}
+
 // --------------------------------------- resource figures (child runs)
 
 long env_long(const char *name, long def)
@@ -560,6 +1185,99 @@ int child_cycles_baseline(long n)
 	return 0;
 }
 
+// N idle actors of kCounterClass (8-byte state, no constructor): RSS
+// growth over the creates, the create rate, then (with verify: every
+// actor; else every 1000th) a read_count call on each, and the time to
+// release them all and shut down.
+int child_actors_troupe(long n, bool verify)
+{
+	troupe *rt;
+	troupe_err e = troupe_init(&rt, nullptr);
+	if (e != TROUPE_OK)
+		return fail_child("troupe_init", e);
+	std::vector<troupe_actor> actors(static_cast<size_t>(n));
+	std::memset(actors.data(), 0, actors.size() * sizeof actors[0]);
+	double before = rss_bytes();
+	auto t0 = Clock::now();
+	for (auto &a : actors)
+		if ((e = troupe_actor_create(rt, &kCounterClass, nullptr, 0,
+					     nullptr, &a)) != TROUPE_OK)
+			return fail_child("troupe_actor_create", e);
+	double create_s = seconds_since(t0);
+	double after = rss_bytes();
+	size_t stride = verify ? 1 : 1000;
+	std::vector<troupe_ref> refs;
+	refs.reserve(actors.size() / stride + 1);
+	for (size_t i = 0; i < actors.size(); i += stride) {
+		troupe_ref ref;
+		if ((e = troupe_actor_call(rt, actors[i], read_count, nullptr,
+					   0, &ref)) != TROUPE_OK)
+			return fail_child("troupe_actor_call", e);
+		refs.push_back(ref);
+	}
+	for (auto ref : refs) {
+		troupe_value v;
+		int64_t x = -1;
+		if ((e = troupe_get(rt, ref, -1, &v)) != TROUPE_OK ||
+		    (e = troupe_value_i64(&v, &x)) != TROUPE_OK)
+			return fail_child("troupe_get (read_count)", e);
+		if (x != 0) {
+			std::fprintf(stderr, "fresh actor counted %lld\n",
+				     (long long)x);
+			return 1;
+		}
+		troupe_release(rt, ref);
+	}
+	auto t1 = Clock::now();
+	for (auto a : actors)
+		if ((e = troupe_actor_release(rt, a)) != TROUPE_OK)
+			return fail_child("troupe_actor_release", e);
+	if ((e = troupe_shutdown(rt)) != TROUPE_OK)
+		return fail_child("troupe_shutdown", e);
+	double teardown_s = seconds_since(t1);
+	emit({{"bytes_per_actor", (after - before) / double(n)},
+	      {"rss_MiB", (after - before) / 1048576.0},
+	      {"create_s", create_s},
+	      {"create_per_s", double(n) / create_s},
+	      {"teardown_s", teardown_s}});
+	return 0;
+}
+
+// What you'd write instead of an idle actor: its state beside a mutex, a
+// condition variable and a std::deque mailbox (no thread: threads would be
+// megabytes each).
+struct PlainActor {
+	std::mutex mu;
+	std::condition_variable cv;
+	std::deque<Msg> mailbox;
+	uint64_t state = 0;
+};
+
+int child_actors_baseline(long n)
+{
+	std::vector<PlainActor *> actors(static_cast<size_t>(n));
+	std::memset(actors.data(), 0, actors.size() * sizeof actors[0]);
+	double before = rss_bytes();
+	auto t0 = Clock::now();
+	for (auto &a : actors)
+		a = new PlainActor();
+	double create_s = seconds_since(t0);
+	benchmark::DoNotOptimize(actors.data());
+	benchmark::ClobberMemory();
+	double after = rss_bytes();
+	auto t1 = Clock::now();
+	for (auto a : actors)
+		delete a;
+	double teardown_s = seconds_since(t1);
+	emit({{"bytes_per_actor", (after - before) / double(n)},
+	      {"rss_MiB", (after - before) / 1048576.0},
+	      {"create_s", create_s},
+	      {"create_per_s", double(n) / create_s},
+	      {"teardown_s", teardown_s},
+	      {"sizeof", double(sizeof(PlainActor))}});
+	return 0;
+}
+
 constexpr const char *kChildFlag = "--troupe-bench-child=";
 
 long pending_n()
@@ -573,6 +1291,14 @@ long idle_ms()
 long cycles_n()
 {
 	return env_long("TROUPE_BENCH_CYCLES", 1000000);
+}
+long actors_n()
+{
+	return env_long("TROUPE_BENCH_ACTORS", 100000);
+}
+long actors_big_n()
+{
+	return env_long("TROUPE_BENCH_ACTORS_BIG", 1000000);
 }
 
 int run_child_mode(const std::string &name)
@@ -589,6 +1315,14 @@ int run_child_mode(const std::string &name)
 		return child_cycles_troupe(cycles_n());
 	if (name == "cycles_baseline")
 		return child_cycles_baseline(cycles_n());
+	if (name == "actors_troupe")
+		return child_actors_troupe(actors_n(), true);
+	if (name == "actors_baseline")
+		return child_actors_baseline(actors_n());
+	if (name == "actors1m_troupe")
+		return child_actors_troupe(actors_big_n(), false);
+	if (name == "actors1m_baseline")
+		return child_actors_baseline(actors_big_n());
 	std::fprintf(stderr, "unknown child %s\n", name.c_str());
 	return 2;
 }
@@ -716,6 +1450,40 @@ void rss_growth_put_get_release_cycles(benchmark::State &state)
 	state.counters["x_base"] = t["cycles_per_s"] / b["cycles_per_s"];
 }
 
+void memory_per_idle_actor(benchmark::State &state)
+{
+	Results t, b;
+	for (auto _ : state)
+		if (!run_pair(state, "actors", &t, &b))
+			return;
+	state.counters["actors"] = double(actors_n());
+	state.counters["B_per_actor"] = t["bytes_per_actor"];
+	state.counters["base_B_per_actor"] = b["bytes_per_actor"];
+	state.counters["base_sizeof"] = b["sizeof"];
+	state.counters["x_base"] = t["bytes_per_actor"] / b["bytes_per_actor"];
+	// Target: 256 bytes of overhead plus the state.
+	state.counters["x_target"] =
+		t["bytes_per_actor"] / (256.0 + kCounterClass.state_size);
+	state.counters["create_per_s"] = t["create_per_s"];
+}
+
+void create_1M_actors(benchmark::State &state)
+{
+	Results t, b;
+	for (auto _ : state)
+		if (!run_pair(state, "actors1m", &t, &b))
+			return;
+	state.counters["actors"] = double(actors_big_n());
+	state.counters["create_s"] = t["create_s"];
+	state.counters["create_per_s"] = t["create_per_s"];
+	state.counters["base_create_per_s"] = b["create_per_s"];
+	state.counters["x_base"] = t["create_per_s"] / b["create_per_s"];
+	state.counters["rss_MiB"] = t["rss_MiB"];
+	state.counters["base_rss_MiB"] = b["rss_MiB"];
+	state.counters["B_per_actor"] = t["bytes_per_actor"];
+	state.counters["teardown_s"] = t["teardown_s"];
+}
+
 } // namespace
 
 BENCHMARK(single_client_tasks_async)->UseRealTime();
@@ -726,6 +1494,17 @@ BENCHMARK(spin_window_sync)
 	->UseRealTime();
 BENCHMARK(put_8B_release)->UseRealTime();
 BENCHMARK(get_ready_8B)->UseRealTime();
+BENCHMARK(actor_calls_sync_1_1)->Name("1_1_actor_calls_sync")->UseRealTime();
+BENCHMARK(actor_calls_async_1_1)->Name("1_1_actor_calls_async")->UseRealTime();
+BENCHMARK(actor_calls_concurrent_1_1)
+	->Name("1_1_actor_calls_concurrent")
+	->UseRealTime();
+BENCHMARK(actor_calls_async_1_n)->Name("1_n_actor_calls_async")->UseRealTime();
+BENCHMARK(actor_calls_async_n_n)->Name("n_n_actor_calls_async")->UseRealTime();
+BENCHMARK(actor_calls_with_arg_async_n_n)
+	->Name("n_n_actor_calls_with_arg_async")
+	->UseRealTime();
+BENCHMARK(actor_calls_fire_and_forget)->UseRealTime();
 BENCHMARK(memory_per_pending_task)
 	->Iterations(1)
 	->UseRealTime()
@@ -735,6 +1514,15 @@ BENCHMARK(idle_cpu_after_init)
 	->UseRealTime()
 	->Unit(benchmark::kMillisecond);
 BENCHMARK(rss_growth_put_get_release_cycles)
+	->Iterations(1)
+	->UseRealTime()
+	->Unit(benchmark::kMillisecond);
+
+BENCHMARK(memory_per_idle_actor)
+	->Iterations(1)
+	->UseRealTime()
+	->Unit(benchmark::kMillisecond);
+BENCHMARK(create_1M_actors)
 	->Iterations(1)
 	->UseRealTime()
 	->Unit(benchmark::kMillisecond);
