@@ -8,12 +8,15 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <troupe.h>
 
 struct tour_opts {
 	/* Shrink the compute-bound examples so the tour finishes sooner. */
 	bool quick;
+	/* Seeds the examples that draw at random (--seed N repeats a run). */
+	uint64_t seed;
 };
 
 /* ray.get() waits forever (pass -1 to troupe_get for that).  The tour gives
@@ -43,6 +46,9 @@ bool succeeded(troupe_err err, const char *call);
 void drop(troupe *rt, troupe_ref *ref);
 void drop_all(troupe *rt, troupe_ref *refs, size_t n);
 
+/* The same for an actor handle. */
+void drop_actor(troupe *rt, troupe_actor *actor);
+
 /* Shuts a runtime down (if started) and reports a failure. */
 void stop(troupe *rt);
 
@@ -52,5 +58,8 @@ void sleep_s(double seconds);
 
 /* The examples: tasks and the object store (tour_tasks.c). */
 void tour_tasks(const struct tour_opts *opts);
+
+/* The examples: actors and the actor pool (tour_actors.c). */
+void tour_actors(const struct tour_opts *opts);
 
 #endif /* TROUPE_TOUR_H */

@@ -1,7 +1,8 @@
 /*
  * troupe — the command-line tool.
  *
- *   troupe tour [--quick]   the Ray tutorials, ported to C, each result checked
+ *   troupe tour [--quick] [--seed N]
+ *                           the Ray tutorials, ported to C, each result checked
  *
  * The tour's examples live in tour_*.c; this file parses the command line,
  * runs them and keeps the score.
@@ -11,10 +12,13 @@
 #define _POSIX_C_SOURCE 200809L
 
 #include <errno.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "tour.h"
 
@@ -81,6 +85,14 @@ void drop_all(troupe *rt, troupe_ref *refs, size_t n)
 		drop(rt, &refs[i]);
 }
 
+void drop_actor(troupe *rt, troupe_actor *actor)
+{
+	if (actor->id != 0)
+		succeeded(troupe_actor_release(rt, *actor),
+			  "troupe_actor_release");
+	actor->id = 0;
+}
+
 void stop(troupe *rt)
 {
 	if (rt != NULL)
@@ -113,9 +125,11 @@ static int usage(FILE *out)
 	fputs("usage: troupe <command> [options]\n"
 	      "\n"
 	      "commands:\n"
-	      "  tour [--quick]   walk through the Ray tutorials ported to C,\n"
+	      "  tour [--quick] [--seed N]\n"
+	      "                   walk through the Ray tutorials ported to C,\n"
 	      "                   checking every result; --quick shrinks the\n"
-	      "                   compute-bound example\n"
+	      "                   compute-bound example, --seed N repeats the\n"
+	      "                   random choices of an earlier run\n"
 	      "\n"
 	      "options:\n"
 	      "  --help           print this text\n",
@@ -123,13 +137,37 @@ static int usage(FILE *out)
 	return 2;
 }
 
+/* Parses a --seed value: a decimal uint64. */
+static bool parse_seed(const char *s, uint64_t *seed)
+{
+	char *end;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return false;
+	errno = 0;
+	*seed = strtoull(s, &end, 10);
+	return errno == 0 && *end == '\0';
+}
+
 static int cmd_tour(int argc, char **argv)
 {
-	struct tour_opts opts = {.quick = false};
+	/* Without --seed, a fresh seed each run (printed, to repeat it). */
+	struct tour_opts opts = {
+		.quick = false,
+		.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32),
+	};
 
 	for (int i = 0; i < argc; i++) {
 		if (strcmp(argv[i], "--quick") == 0) {
 			opts.quick = true;
+		} else if (strcmp(argv[i], "--seed") == 0) {
+			if (!parse_seed(i + 1 < argc ? argv[i + 1] : NULL,
+					&opts.seed)) {
+				fprintf(stderr, "troupe tour: --seed needs a "
+						"number\n");
+				return usage(stderr);
+			}
+			i++;
 		} else if (strcmp(argv[i], "--help") == 0) {
 			return usage(stdout);
 		} else {
@@ -141,8 +179,11 @@ static int cmd_tour(int argc, char **argv)
 
 	/* Line-buffered even into a pipe, so each result shows as it comes. */
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("troupe tour: Ray Core's task and object examples, in C\n");
+	printf("troupe tour: Ray Core's task, object and actor examples, in C"
+	       " (--seed %" PRIu64 ")\n",
+	       opts.seed);
 	tour_tasks(&opts);
+	tour_actors(&opts);
 	section_end();
 	printf("\ntour: %d examples, %d ok\n", examples,
 	       examples - failed_examples);
