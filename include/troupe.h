@@ -53,7 +53,7 @@ extern "C" {
 	X(ETASK, "the task failed (see troupe_error_message)")               \
 	X(ESTALE, "unknown ref, or one already released")                    \
 	X(EFOREIGN, "the ref belongs to another runtime")                    \
-	X(ENOTFOUND, "no function is registered under that name")            \
+	X(ENOTFOUND, "nothing is registered under that name")                \
 	X(EEXIST, "that name is already registered")                         \
 	X(ETYPE, "the value does not have the requested type")               \
 	X(ESYSTEM, "the operating system refused a resource (threads, fds)")  \
@@ -350,9 +350,9 @@ typedef struct troupe_actor_opts {
 	/* Times a call that failed fatally is delivered again after the
 	 * restart: 0 = never (Ray's at-most-once), -1 = forever. */
 	int max_task_retries;
-	/* Methods of this actor that may run at once (0 or 1: one).  With
-	 * more, the state is the methods' to protect and calls are not
-	 * ordered. */
+	/* Methods of this actor that may run at once (0 or 1: one; at most
+	 * 65535).  With more, the state is the methods' to protect and calls
+	 * are not ordered. */
 	unsigned max_concurrency;
 	/* Calls queued or running beyond which troupe_actor_call fails with
 	 * TROUPE_EBUSY at once (0: no limit). */

@@ -38,6 +38,8 @@ struct shared_locks {
 	pthread_rwlock_t rw;
 };
 
+/* Laid out to stay within the allocator's 224-byte class with an 8-byte
+ * state (the bench's memory-per-idle-actor figure). */
 struct troupe__actor {
 	struct troupe__obj obj; /* first: the table frees the whole block */
 	struct troupe__job turn;
@@ -49,18 +51,20 @@ struct troupe__actor {
 	struct __cds_wfcq_head mb_head;
 	struct cds_wfcq_tail mb_tail;
 	struct shared_locks *locks; /* only with max_concurrency > 1 */
-	_Atomic unsigned active;  /* turns scheduled or running */
-	_Atomic unsigned pending; /* calls queued or running */
-	_Atomic int phase;
-	/* troupe_actor_kill: 1 = kill, 2 = kill and restart if allowed. */
-	_Atomic int kill_req;
-	/* Turn-private (with max_concurrency > 1: under mb_lock). */
+	/* Turn-private (with max_concurrency > 1: under locks->rw). */
 	struct blocked *blocked;
 	char *death; /* why it is dead (for EACTOR messages) */
+	_Atomic unsigned active;  /* turns scheduled or running */
+	_Atomic unsigned pending; /* calls queued or running */
 	int restarts_left;
 	int max_task_retries;
-	unsigned max_concurrency;
 	unsigned max_pending;
+	uint16_t max_concurrency;
+	_Atomic uint8_t phase;
+	/* troupe_actor_kill: 1 = kill, 2 = kill and restart if allowed. */
+	_Atomic uint8_t kill_req;
+	/* The constructor's arguments are all in: it may run. */
+	_Atomic bool ctor_ready;
 	bool detached;
 	bool constructed; /* the constructor succeeded: fini is due */
 	bool torn_down;   /* shutdown freed its calls already */
@@ -302,7 +306,9 @@ static void die(troupe *rt, struct troupe__actor *a, char *why)
 	/* Release: callers that see DEAD see why. */
 	atomic_store_explicit(&a->phase, DEAD, memory_order_release);
 	fail_blocked(rt, a);
-	if (a->ctor != NULL) {
+	/* A constructor still waiting on its arguments is hooked on them:
+	 * it goes once they are in (troupe__actor_call_ready). */
+	if (a->ctor != NULL && atomic_load(&a->ctor_ready)) {
 		a->ctor->keep_args = false;
 		troupe__task_free(rt, a->ctor);
 		a->ctor = NULL;
@@ -371,9 +377,11 @@ static void check_kill(troupe *rt, struct troupe__actor *a)
 	 * the exchange makes each request count once. */
 	if (atomic_load_explicit(&a->kill_req, memory_order_relaxed) == 0)
 		return;
-	int req = atomic_exchange(&a->kill_req, 0);
+	int req = atomic_exchange(&a->kill_req, (uint8_t)0);
 	if (req == 0 || atomic_load(&a->phase) == DEAD)
 		return;
+	if (req == 2 && atomic_load(&a->phase) == NEW)
+		return; /* it is about to be constructed anyway */
 	if (req == 2 && a->restarts_left != 0)
 		fatal(rt, a, troupe__format("killed (restarting)"));
 	else
@@ -537,10 +545,13 @@ static void handle(troupe *rt, struct troupe__actor *a, struct troupe__task *t)
 static bool go_idle(troupe *rt, struct troupe__actor *a)
 {
 	(void)rt;
-	/* Seq_cst: the store of `active` before the look at the mailbox,
-	 * against a pusher's enqueue before its load of `active`. */
+	/* Seq_cst: the store of `active` before the look at the mailbox (and
+	 * the kill and constructor flags), against a pusher's enqueue (or the
+	 * flag's store) before its load of `active`. */
 	atomic_fetch_sub(&a->active, 1);
-	if (cds_wfcq_empty(&a->mb_head, &a->mb_tail) &&
+	bool waiting = atomic_load(&a->phase) == NEW &&
+		       !atomic_load(&a->ctor_ready);
+	if ((waiting || cds_wfcq_empty(&a->mb_head, &a->mb_tail)) &&
 	    atomic_load(&a->kill_req) == 0)
 		return false;
 	unsigned max = a->max_concurrency > 1 ? a->max_concurrency : 1;
@@ -561,12 +572,37 @@ void troupe__actor_turn(troupe *rt, struct troupe__job *j)
 		a = caa_container_of(j, struct troupe__actor, turn);
 	}
 	for (;;) {
-		excl_begin(a);
-		if (atomic_load_explicit(&a->phase, memory_order_relaxed) ==
-		    NEW)
-			construct(rt, a);
-		check_kill(rt, a);
-		excl_end(a);
+		/* Exclusive only when there is something to do: with
+		 * max_concurrency > 1, a turn starting beside a running method
+		 * must not wait for it. */
+		if (atomic_load(&a->phase) == NEW ||
+		    atomic_load_explicit(&a->kill_req, memory_order_relaxed)) {
+			excl_begin(a);
+			check_kill(rt, a);
+			if (atomic_load_explicit(&a->phase,
+						 memory_order_relaxed) == NEW &&
+			    atomic_load(&a->ctor_ready))
+				construct(rt, a);
+			excl_end(a);
+		}
+		if (atomic_load(&a->phase) == DEAD && a->ctor != NULL &&
+		    atomic_load(&a->ctor_ready)) {
+			/* Killed before its constructor's arguments came. */
+			excl_begin(a);
+			if (a->ctor != NULL) {
+				a->ctor->keep_args = false;
+				troupe__task_free(rt, a->ctor);
+				a->ctor = NULL;
+			}
+			excl_end(a);
+		}
+		if (atomic_load(&a->phase) == NEW) {
+			/* The constructor awaits its arguments; calls wait
+			 * in the mailbox.  Their arrival activates us again. */
+			if (!go_idle(rt, a))
+				break;
+			continue;
+		}
 		int n = 0;
 		struct troupe__task *t;
 		while (n < BATCH && (t = mailbox_pop(a)) != NULL) {
@@ -751,12 +787,13 @@ static troupe_err make_actor(troupe *rt, const troupe_class *cls,
 	a->cls = cls;
 	a->restarts_left = o->max_restarts;
 	a->max_task_retries = o->max_task_retries;
-	a->max_concurrency = o->max_concurrency;
+	a->max_concurrency = (uint16_t)o->max_concurrency;
 	a->max_pending = o->max_pending_calls;
 	a->detached = o->detached;
 	a->turn.kind = TROUPE__JOB_ACTOR_TURN;
 	__cds_wfcq_init(&a->mb_head, &a->mb_tail);
-	atomic_init(&a->active, 1); /* the first turn, the constructor's */
+	atomic_init(&a->active, 0);
+	atomic_init(&a->ctor_ready, cls->init == NULL);
 	atomic_init(&a->pending, 0);
 	atomic_init(&a->phase, NEW);
 	atomic_init(&a->kill_req, 0);
@@ -787,8 +824,14 @@ static troupe_err make_actor(troupe *rt, const troupe_class *cls,
 		troupe__free(a);
 		return err;
 	}
-	/* One handle for the caller, one hold for the first turn. */
-	troupe__obj_insert(rt, &a->obj, TROUPE__OBJ_ACTOR, 1);
+	if (cls->init == NULL) {
+		/* Nothing to run: the zeroed state is the constructed one. */
+		memset(a->state, 0, cls->state_size);
+		a->constructed = true;
+		atomic_init(&a->phase, LIVE);
+	}
+	/* One handle, the caller's; turns take holds as they are scheduled. */
+	troupe__obj_insert(rt, &a->obj, TROUPE__OBJ_ACTOR, 0);
 	*out = a;
 	return TROUPE_OK;
 }
@@ -803,7 +846,8 @@ troupe_err troupe_actor_create(troupe *rt, const troupe_class *cls,
 		o = *opts;
 	if (rt == NULL || cls == NULL || actor == NULL || !class_ok(cls) ||
 	    (cls->init == NULL && nargs > 0) || o.max_restarts < -1 ||
-	    o.max_task_retries < -1 || (o.name != NULL && *o.name == '\0') ||
+	    o.max_task_retries < -1 || o.max_concurrency > UINT16_MAX ||
+	    (o.name != NULL && *o.name == '\0') ||
 	    ((o.detached || o.get_if_exists) && o.name == NULL))
 		return TROUPE_EINVAL;
 	if (troupe__closed(rt))
@@ -855,12 +899,12 @@ troupe_err troupe_actor_create(troupe *rt, const troupe_class *cls,
 	if (err != TROUPE_OK)
 		return err;
 	*actor = (troupe_actor){a->obj.id};
-	/* The first turn runs the constructor once its arguments are in. */
+	/* A turn runs the constructor once its arguments are in.  Until
+	 * then the constructor is hooked on them and holds the actor. */
 	if (a->ctor != NULL) {
+		troupe__obj_ref(&a->obj);
 		troupe__task_hook_deps(rt, a->ctor);
 		troupe__task_dep_done(rt, a->ctor);
-	} else {
-		troupe__sched_push(rt, &a->turn);
 	}
 	return TROUPE_OK;
 }
@@ -868,10 +912,14 @@ troupe_err troupe_actor_create(troupe *rt, const troupe_class *cls,
 void troupe__actor_call_ready(troupe *rt, struct troupe__task *t)
 {
 	struct troupe__actor *a = t->self;
-	if (t == a->ctor) /* the constructor's arguments are in */
-		troupe__sched_push(rt, &a->turn);
-	else
+	if (t == a->ctor) { /* the constructor's arguments are in */
+		atomic_store(&a->ctor_ready, true);
+		activate(rt, a);
+		/* The hold create took while the constructor waited. */
+		troupe__obj_unref(rt, &a->obj);
+	} else {
 		mailbox_push(rt, a, t);
+	}
 }
 
 /* Looks a handle up and holds the actor for the length of a call. */
@@ -1035,7 +1083,7 @@ troupe_err troupe_actor_kill(troupe *rt, troupe_actor actor, bool no_restart)
 	if (err != TROUPE_OK)
 		return err;
 	/* A kill for good wins over a kill-and-restart still pending. */
-	int want = no_restart ? 1 : 2, cur = 0;
+	uint8_t want = no_restart ? 1 : 2, cur = 0;
 	while (!atomic_compare_exchange_weak(&a->kill_req, &cur, want))
 		if (cur == 1 || cur == want)
 			break;

@@ -58,10 +58,12 @@ void troupe__task_free(troupe *rt, struct troupe__task *t)
 		if (t->slots[i].o != NULL)
 			troupe__obj_unref(rt, t->slots[i].o);
 	for (unsigned i = 0; i < t->nactors; i++)
-		if (t->actors[i] != NULL)
-			troupe__obj_release_user(rt, t->actors[i]);
+		if (troupe__task_actors(t)[i] != NULL)
+			troupe__obj_release_user(rt,
+						 troupe__task_actors(t)[i]);
 	for (unsigned i = 0; i < t->nret; i++)
-		troupe__obj_unref(rt, t->rets[i]);
+		if (t->rets[i] != NULL)
+			troupe__obj_unref(rt, t->rets[i]);
 	troupe__free(t);
 }
 
@@ -83,8 +85,8 @@ static void release_args(troupe *rt, struct troupe__task *t)
 		t->slots[i].o = NULL;
 	}
 	for (unsigned i = 0; i < t->nactors; i++) {
-		troupe__obj_release_user(rt, t->actors[i]);
-		t->actors[i] = NULL;
+		troupe__obj_release_user(rt, troupe__task_actors(t)[i]);
+		troupe__task_actors(t)[i] = NULL;
 	}
 }
 
@@ -368,7 +370,10 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 	char *p = (char *)(t + 1);
 	t->rets = (struct troupe__obj **)p;
 	p += nret * sizeof(struct troupe__obj *);
-	t->actors = (struct troupe__obj **)p;
+	/* The held actors (troupe__task_actors) follow rets[nret]: nret is
+	 * set now, before rets are made, so that holds. */
+	t->nret = nret;
+	struct troupe__obj **actors = (struct troupe__obj **)p;
 	p += nactors * sizeof(struct troupe__obj *);
 	t->args = (troupe_value *)p;
 	p += nargs * sizeof(troupe_value);
@@ -376,14 +381,12 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 	p += nrefs * sizeof(struct troupe__argslot);
 	t->job.kind = TROUPE__JOB_TASK;
 	t->fn = NULL;
-	t->nret = 0;
 	t->nargs = (unsigned)nargs;
 	t->nrefs = 0;
 	t->nactors = 0;
 	atomic_init(&t->votes, 0);
 	atomic_init(&t->deps, 1);
 	t->self = NULL;
-	t->method = NULL;
 	t->caller = 0;
 	t->next = NULL;
 	t->retries = 0;
@@ -416,7 +419,7 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 				err = troupe__obj_retain_user(o);
 			if (err != TROUPE_OK)
 				continue;
-			t->actors[t->nactors++] = o;
+			actors[t->nactors++] = o;
 			src = &args[i].actor.id, n = 8;
 			break;
 		case TROUPE_ARG_I64:
@@ -441,10 +444,12 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 		t->name = NULL;
 	}
 
-	for (; err == TROUPE_OK && t->nret < nret; t->nret++) {
+	for (unsigned i = 0; i < nret; i++)
+		t->rets[i] = NULL;
+	for (unsigned i = 0; err == TROUPE_OK && i < nret; i++) {
 		/* One ref for the caller, one for the producer. */
-		t->rets[t->nret] = troupe__obj_new(rt, 1);
-		if (t->rets[t->nret] == NULL)
+		t->rets[i] = troupe__obj_new(rt, 1);
+		if (t->rets[i] == NULL)
 			err = TROUPE_ENOMEM;
 	}
 	if (err == TROUPE_OK) {
@@ -470,11 +475,8 @@ void troupe__task_unbuild(troupe *rt, struct troupe__task *t)
 		if (t->rets[i] != NULL)
 			/* Never handed out: drop the caller's ref too. */
 			troupe__obj_release_user(rt, t->rets[i]);
-	unsigned n = t->nret;
-	t->nret = 0;
-	for (unsigned i = 0; i < n; i++)
-		if (t->rets[i] != NULL)
-			troupe__obj_unref(rt, t->rets[i]);
+	/* task_free drops the producer's refs (rets may hold NULLs where
+	 * making an object failed). */
 	troupe__task_free(rt, t);
 }
 

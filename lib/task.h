@@ -30,9 +30,16 @@ struct troupe__argslot {
 
 struct troupe__actor;
 
+/* Kept to 128 bytes or less with one ref and no argument (the bench's
+ * memory-per-pending-task figure): the allocator's next size up is 160.
+ * The arrays follow the struct in one block: rets, then the held actor
+ * handles (troupe__task_actors), then args, then slots, then the bytes. */
 struct troupe__task {
 	struct troupe__job job; /* first: the pool runs it as a job */
-	troupe_fn fn;
+	union {
+		troupe_fn fn;         /* a task */
+		troupe_method method; /* an actor's call (self != NULL) */
+	};
 	const char *name; /* NULL, or a copy inside this block */
 	unsigned nret, nargs, nrefs, nactors;
 	_Atomic unsigned deps;  /* unresolved ref args, +1 guard (see below) */
@@ -40,11 +47,9 @@ struct troupe__task {
 	struct troupe__obj **rets;
 	troupe_value *args;
 	struct troupe__argslot *slots;
-	struct troupe__obj **actors; /* actor handles held for the body */
 
-	/* An actor's call (actor.c): the callee, the method, who called. */
+	/* An actor's call (actor.c): the callee, who called. */
 	struct troupe__actor *self;
-	troupe_method method;
 	uint64_t caller;
 	struct troupe__task *next; /* actor.c's lists */
 	int retries;               /* deliveries left after a fatal failure */
@@ -52,6 +57,12 @@ struct troupe__task {
 	bool parked;               /* actor.c: waited for its arguments */
 	bool keep_args; /* a constructor kept for restarts holds its args */
 };
+
+/* The actor handles t holds for its body (TROUPE_ARG_ACTOR arguments). */
+static inline struct troupe__obj **troupe__task_actors(struct troupe__task *t)
+{
+	return t->rets + t->nret;
+}
 
 /* How a body ended. */
 enum troupe__outcome {
