@@ -1958,6 +1958,16 @@ static void bad_input(void **state)
 	assert_int_equal(troupe_actor_create(rt, &counter_cls, &bad_kind, 1,
 					     NULL, &a),
 			 TROUPE_EINVAL);
+	/* Options outside their documented ranges. */
+	troupe_actor_opts bad_opts[] = {
+		{.max_concurrency = 65536},
+		{.max_restarts = -2},
+		{.max_task_retries = -2},
+	};
+	for (size_t i = 0; i < sizeof bad_opts / sizeof bad_opts[0]; i++)
+		assert_int_equal(troupe_actor_create(rt, &counter_cls, &arg, 1,
+						     &bad_opts[i], &a),
+				 TROUPE_EINVAL);
 	troupe_ref released_ref;
 	assert_int_equal(troupe_put_i64(rt, 1, &released_ref), TROUPE_OK);
 	assert_int_equal(troupe_release(rt, released_ref), TROUPE_OK);
