@@ -91,6 +91,8 @@ struct troupe__objtab {
 	alignas(64) _Atomic uint64_t next_seq;
 	alignas(64) _Atomic(struct troupe__obj *) retired;
 	_Atomic unsigned nretired;
+	_Atomic uint64_t removed;       /* objects taken out, roughly */
+	_Atomic unsigned long sized_for; /* the last size grow_check asked */
 	pthread_mutex_t stripe[TROUPE__STRIPES];
 };
 
