@@ -2,7 +2,7 @@
 # Bash only.  Sets TROUPE_ROOT and TROUPE_JOBS and cds to the repository root.
 
 TROUPE_PACKAGES=(meson ninja-build pkg-config gcc g++ liburcu-dev
-	libmimalloc-dev libcmocka-dev libbenchmark-dev)
+	libmimalloc-dev libcmocka-dev libbenchmark-dev libtbb-dev libcaf-dev)
 
 TROUPE_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$TROUPE_ROOT" || exit 1
