@@ -2407,7 +2407,10 @@ static void million_actors(void **state)
 	assert_int_equal(atomic_load(&tiny_ctor), n);
 	assert_int_equal(atomic_load(&tiny_fini), n);
 	free(a);
+	double t5 = test_now_s();
 	assert_int_equal(troupe_shutdown(rt), TROUPE_OK);
+	print_message("troupe_shutdown after them: %.2f s\n",
+		      test_now_s() - t5);
 	assert_int_equal(atomic_load(&tiny_fini), n);
 }
 
