@@ -464,6 +464,8 @@ static bool args_resolved(troupe *rt, struct troupe__task *t)
 {
 	(void)rt;
 	t->guard_dropped = true;
+	if (t->nrefs == 0)
+		return true; /* only the guard was left: nobody else counts */
 	/* Parked: it holds the actor (see call_done), taken before the guard
 	 * goes, since its return may come at once. */
 	if (t->nrefs > 0 && !t->parked) {
