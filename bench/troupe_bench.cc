@@ -1527,15 +1527,19 @@ BENCHMARK(create_1M_actors)
 	->UseRealTime()
 	->Unit(benchmark::kMillisecond);
 
+benchmark::BenchmarkReporter *troupe_bench_reporter(int *argc, char **argv);
+
 int main(int argc, char **argv)
 {
 	size_t flag_len = std::strlen(kChildFlag);
 	if (argc == 2 && std::strncmp(argv[1], kChildFlag, flag_len) == 0)
 		return run_child_mode(argv[1] + flag_len);
+	benchmark::BenchmarkReporter *reporter =
+		troupe_bench_reporter(&argc, argv); // bench/report.cc
 	benchmark::Initialize(&argc, argv);
 	if (benchmark::ReportUnrecognizedArguments(argc, argv))
 		return 1;
-	benchmark::RunSpecifiedBenchmarks();
+	benchmark::RunSpecifiedBenchmarks(reporter);
 	benchmark::Shutdown();
 	return 0;
 }
