@@ -14,6 +14,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -184,14 +185,21 @@ class TroupeReporter : public benchmark::BenchmarkReporter
 						     Run::RT_Aggregate) {
 				rows_[it->second] = r; // the median wins
 			}
-			if (r.run_type == Run::RT_Iteration)
-				GetErrorStream()
-					<< "[" << ++done_ << "] " << name
-					<< (r.error_occurred ? "  ERROR: " +
-								       r.error_message
-							     : "  done")
-					<< "\n"
-					<< std::flush;
+			if (r.run_type != Run::RT_Iteration)
+				continue;
+			auto now = std::chrono::steady_clock::now();
+			char took[32];
+			std::snprintf(took, sizeof took, " (%.1f s)",
+				      std::chrono::duration<double>(now - last_)
+					      .count());
+			last_ = now;
+			GetErrorStream()
+				<< "[" << ++done_ << "] " << name
+				<< (r.error_occurred ? "  ERROR: " +
+							       r.error_message
+						     : "  done")
+				<< took << "\n"
+				<< std::flush;
 		}
 	}
 
@@ -205,16 +213,16 @@ class TroupeReporter : public benchmark::BenchmarkReporter
 			      "(Ray: its published 2.48.0 figure)\n\n",
 			      ncpus_, mhz_);
 		o << line;
-		std::snprintf(line, sizeof line, "%-44s %14s  %-12s %14s %9s\n",
+		std::snprintf(line, sizeof line, "%-56s %14s  %-12s %14s %9s\n",
 			      "metric", "troupe", "vs", "their figure",
 			      "ratio");
-		o << line << std::string(97, '-') << "\n";
+		o << line << std::string(109, '-') << "\n";
 		std::vector<const Run *> lat;
 		for (const Run &r : rows_) {
 			std::string name = short_name(r);
 			if (r.error_occurred) {
 				std::snprintf(line, sizeof line,
-					      "%-44s ERROR: %s\n", name.c_str(),
+					      "%-56s ERROR: %s\n", name.c_str(),
 					      r.error_message.c_str());
 				o << line;
 				continue;
@@ -223,7 +231,7 @@ class TroupeReporter : public benchmark::BenchmarkReporter
 				lat.push_back(&r);
 				continue;
 			}
-			row(o, name, r.counters);
+			row(o, name, r);
 		}
 		if (!lat.empty())
 			latency(o, lat);
@@ -232,12 +240,16 @@ class TroupeReporter : public benchmark::BenchmarkReporter
 
       private:
 	static void row(std::ostream &o, const std::string &name,
-			const Counters &c)
+			const Run &r)
 	{
 		char line[256];
+		const Counters &c = r.counters;
 		std::string prim = primary(c);
 		std::string mine = prim.empty() ? "—"
 						: with_unit(prim, get(c, prim));
+		if (prim.empty()) // no counter at all: the time per iteration
+			mine = si(r.GetAdjustedRealTime()) + " " +
+			       benchmark::GetTimeUnitString(r.time_unit);
 		std::string label = name;
 		if (!prim.empty() && prim != "items_per_second" &&
 		    prim != "GB_per_s" && prim != "bytes_per_second")
@@ -255,7 +267,7 @@ class TroupeReporter : public benchmark::BenchmarkReporter
 								       c, who,
 								       prim));
 			std::snprintf(line, sizeof line,
-				      "%-44s %14s  %-12s %14s %9s\n",
+				      "%-56s %14s  %-12s %14s %9s\n",
 				      first ? label.c_str() : "",
 				      first ? mine.c_str() : "", vs.c_str(),
 				      theirs.c_str(),
@@ -264,7 +276,7 @@ class TroupeReporter : public benchmark::BenchmarkReporter
 			first = false;
 		}
 		if (first) { // no ratio: the figure alone
-			std::snprintf(line, sizeof line, "%-44s %14s\n",
+			std::snprintf(line, sizeof line, "%-56s %14s\n",
 				      label.c_str(), mine.c_str());
 			o << line;
 		}
@@ -302,6 +314,8 @@ class TroupeReporter : public benchmark::BenchmarkReporter
 	int ncpus_ = 0;
 	double mhz_ = 0;
 	int done_ = 0;
+	std::chrono::steady_clock::time_point last_ =
+		std::chrono::steady_clock::now();
 	std::vector<Run> rows_;
 	std::map<std::string, size_t> index_;
 };

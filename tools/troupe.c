@@ -3,6 +3,9 @@
  *
  *   troupe tour [--quick] [--seed N]
  *                           the Ray tutorials, ported to C, each result checked
+ *   troupe bench [--quick] [--json FILE]
+ *                           the benchmark table (bench/troupe-bench), as one
+ *                           report: troupe | peer or Ray figure | ratio
  *
  * The tour's examples live in tour_*.c; this file parses the command line,
  * runs them and keeps the score.
@@ -13,6 +16,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,6 +134,15 @@ static int usage(FILE *out)
 	      "                   checking every result; --quick shrinks the\n"
 	      "                   compute-bound example, --seed N repeats the\n"
 	      "                   random choices of an earlier run\n"
+	      "  bench [--quick] [--json FILE]\n"
+	      "                   run the benchmarks (bench/README.md) and print\n"
+	      "                   one table: troupe, the baseline / Ray / peer\n"
+	      "                   figure, the ratio, then latency percentiles;\n"
+	      "                   --quick: shorter runs, the slowest rows left\n"
+	      "                   out (under a minute on 2 cores); --json FILE:\n"
+	      "                   also write Google Benchmark's JSON to FILE.\n"
+	      "                   Finds troupe-bench in ../bench beside this\n"
+	      "                   program, or at $TROUPE_BENCH\n"
 	      "\n"
 	      "options:\n"
 	      "  --help           print this text\n",
@@ -190,10 +203,104 @@ static int cmd_tour(int argc, char **argv)
 	return failures == 0 ? 0 : 1;
 }
 
+/* Where troupe-bench is: $TROUPE_BENCH, else ../bench/troupe-bench from
+ * the directory this program is in (the build tree's layout).  The
+ * directory is read from /proc/self/exe, falling back to argv[0]. */
+static bool find_bench(const char *argv0, char *path, size_t size)
+{
+	const char *env = getenv("TROUPE_BENCH");
+	char self[PATH_MAX];
+	ssize_t n;
+	char *slash;
+
+	if (env != NULL && *env != '\0')
+		return snprintf(path, size, "%s", env) < (int)size;
+	n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n > 0) {
+		self[n] = '\0';
+	} else if (snprintf(self, sizeof self, "%s", argv0) >=
+		   (int)sizeof self) {
+		return false;
+	}
+	slash = strrchr(self, '/');
+	if (slash == NULL)
+		return snprintf(path, size, "../bench/troupe-bench") <
+		       (int)size;
+	*slash = '\0';
+	return snprintf(path, size, "%s/../bench/troupe-bench", self) <
+	       (int)size;
+}
+
+/* The rows --quick leaves out: each takes seconds on 2 cores (creating a
+ * million actors; a million tasks against the peers).  A negative
+ * Google Benchmark filter. */
+#define QUICK_FILTER "--benchmark_filter=-create_1M_actors|peer_empty_tasks_1M"
+
+static int cmd_bench(const char *argv0, int argc, char **argv)
+{
+	bool quick = false;
+	const char *json = NULL;
+	char bench[PATH_MAX];
+	char out_arg[PATH_MAX + 32];
+	char *args[8];
+	int n = 0;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "--quick") == 0) {
+			quick = true;
+		} else if (strcmp(argv[i], "--json") == 0) {
+			if (i + 1 >= argc) {
+				fprintf(stderr, "troupe bench: --json needs a "
+						"file name\n");
+				return usage(stderr);
+			}
+			json = argv[++i];
+		} else if (strcmp(argv[i], "--help") == 0) {
+			return usage(stdout);
+		} else {
+			fprintf(stderr, "troupe bench: unknown option '%s'\n",
+				argv[i]);
+			return usage(stderr);
+		}
+	}
+	if (!find_bench(argv0, bench, sizeof bench)) {
+		fprintf(stderr, "troupe bench: path too long\n");
+		return 1;
+	}
+	args[n++] = bench;
+	args[n++] = "--troupe-report";
+	/* libbenchmark 1.7 takes plain seconds; later versions accept them. */
+	args[n++] = quick ? "--benchmark_min_time=0.01" :
+			    "--benchmark_min_time=0.5";
+	if (quick)
+		args[n++] = QUICK_FILTER;
+	if (json != NULL) {
+		if (snprintf(out_arg, sizeof out_arg, "--benchmark_out=%s",
+			     json) >= (int)sizeof out_arg) {
+			fprintf(stderr,
+				"troupe bench: --json: name too long\n");
+			return 1;
+		}
+		args[n++] = out_arg;
+		args[n++] = "--benchmark_out_format=json";
+	}
+	args[n] = NULL;
+	fflush(NULL);
+	execv(bench, args);
+	fprintf(stderr,
+		"troupe bench: cannot run %s: %s\n"
+		"  (build with -Dbench=true, or set TROUPE_BENCH to the "
+		"troupe-bench program)\n",
+		bench, strerror(errno));
+	return 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "tour") == 0)
 		return cmd_tour(argc - 2, argv + 2);
+	if (argc >= 2 && strcmp(argv[1], "bench") == 0)
+		return cmd_bench(argv[0], argc - 2, argv + 2);
 	if (argc == 2 && strcmp(argv[1], "--help") == 0)
 		return usage(stdout);
 	if (argc >= 2)
