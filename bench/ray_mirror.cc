@@ -48,14 +48,14 @@ constexpr double kRayGet10kRefs = 13.37;
 constexpr double kRayWait1k = 5.08;
 constexpr double kRayMultiTasksAsync = 21230.0;
 
-constexpr int kBatch = 1000;		// tasks per batch / refs waited on
-constexpr int kPutsPerThread = 10000;	// multi_client_put_calls
-constexpr size_t kLarge = 100u << 20;	// the _gigabytes rows: 100 MiB
-constexpr int kContainedRefs = 10000;	// get_object_containing_10k_refs
-constexpr int kHotSamples = 20000;	// latency rows, back to back
-constexpr int kIdleSamples = 30;	// latency rows, after an idle gap
+constexpr int kBatch = 1000;	      // tasks per batch / refs waited on
+constexpr int kPutsPerThread = 10000; // multi_client_put_calls
+constexpr size_t kLarge = 100u << 20; // the _gigabytes rows: 100 MiB
+constexpr int kContainedRefs = 10000; // get_object_containing_10k_refs
+constexpr int kHotSamples = 20000;    // latency rows, back to back
+constexpr int kIdleSamples = 30;      // latency rows, after an idle gap
 constexpr long kIdleGapMs = 100;
-constexpr int kFloorRounds = 20000;	// ping-pong round trips
+constexpr int kFloorRounds = 20000; // ping-pong round trips
 
 double seconds_since(Clock::time_point t0)
 {
@@ -381,8 +381,9 @@ void single_client_get_object_containing_10k_refs(benchmark::State &state)
 		size_t n = v.size / sizeof(uint64_t);
 		for (size_t i = 0; e == TROUPE_OK && i < n; i++) {
 			uint64_t id;
-			std::memcpy(&id, static_cast<const char *>(v.data) +
-						 i * sizeof id,
+			std::memcpy(&id,
+				    static_cast<const char *>(v.data) +
+					    i * sizeof id,
 				    sizeof id);
 			int64_t x = -1;
 			e = troupe_get_i64(r.rt, troupe_ref{id}, -1, &x);
@@ -578,8 +579,7 @@ void sleep_ms(long ms)
 		;
 }
 
-void ok_method(troupe *, troupe_ctx *ctx, void *, const troupe_value *,
-	       size_t)
+void ok_method(troupe *, troupe_ctx *ctx, void *, const troupe_value *, size_t)
 {
 	troupe_return(ctx, "ok", 2);
 }
@@ -594,9 +594,9 @@ troupe_err round_trip(troupe *rt, troupe_actor a, double *us)
 {
 	troupe_ref ref;
 	auto t0 = Clock::now();
-	troupe_err e = a.id != 0 ? troupe_actor_call(rt, a, ok_method,
-						     nullptr, 0, &ref)
-				 : troupe_submit(rt, empty_task, nullptr, 0,
+	troupe_err e = a.id != 0 ? troupe_actor_call(rt, a, ok_method, nullptr,
+						     0, &ref) :
+				   troupe_submit(rt, empty_task, nullptr, 0,
 						 nullptr, &ref);
 	if (e != TROUPE_OK)
 		return e;

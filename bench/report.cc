@@ -44,8 +44,9 @@ std::string si(double v)
 		p++;
 	}
 	char buf[32];
-	const char *fmt = a >= 100 ? "%.0f%s%s" : a >= 10 ? "%.1f%s%s"
-							   : "%.2f%s%s";
+	const char *fmt = a >= 100 ? "%.0f%s%s" :
+			  a >= 10  ? "%.1f%s%s" :
+				     "%.2f%s%s";
 	if (a != 0 && a < 0.01)
 		fmt = "%.2g%s%s";
 	std::snprintf(buf, sizeof buf, fmt, v, p ? " " : "", prefix[p]);
@@ -71,12 +72,34 @@ std::string with_unit(const std::string &name, double v)
 		return si(v) + "/s";
 	if (ends_with(name, "_us"))
 		return si(v) + " us";
+	if (ends_with(name, "_s"))
+		return si(v) + " s";
 	if (ends_with(name, "_MiB"))
 		return si(v) + " MiB";
-	if (name.compare(0, 2, "B_") == 0 || name.find("_B_") !=
-						     std::string::npos)
+	if (name.compare(0, 2, "B_") == 0 ||
+	    name.find("_B_") != std::string::npos)
 		return si(v) + " B";
 	return si(v);
+}
+
+// Whether counter k is a ratio: x_<who> (troupe's figure / who's), or
+// <what>_x_<who> (t_x_tbb: troupe's time / TBB's).  The text after the
+// prefix in *prefix ("" or "t_"), <who> in *who.
+bool ratio_name(const std::string &k, std::string *prefix, std::string *who)
+{
+	size_t at = k.compare(0, 2, "x_") == 0 ? 0 : k.find("_x_");
+	if (at == std::string::npos)
+		return false;
+	size_t start = at == 0 ? 2 : at + 3;
+	*prefix = at == 0 ? "" : k.substr(0, at + 1);
+	*who = k.substr(start);
+	return !who->empty();
+}
+
+bool is_ratio(const std::string &k)
+{
+	std::string p, w;
+	return ratio_name(k, &p, &w);
 }
 
 bool has(const Counters &c, const std::string &k)
@@ -97,8 +120,7 @@ std::string primary(const Counters &c)
 {
 	for (auto &kv : c)
 		if (kv.first.compare(0, 5, "base_") != 0 &&
-		    kv.first.compare(0, 2, "x_") != 0 &&
-		    has(c, "base_" + kv.first))
+		    !is_ratio(kv.first) && has(c, "base_" + kv.first))
 			return kv.first;
 	if (has(c, "GB_per_s"))
 		return "GB_per_s";
@@ -108,8 +130,7 @@ std::string primary(const Counters &c)
 		return "bytes_per_second";
 	for (auto &kv : c)
 		if (kv.first.compare(0, 5, "base_") != 0 &&
-		    kv.first.compare(0, 2, "x_") != 0 &&
-		    kv.first.compare(0, 4, "ray_") != 0)
+		    !is_ratio(kv.first) && kv.first.compare(0, 4, "ray_") != 0)
 			return kv.first;
 	return "";
 }
@@ -126,13 +147,14 @@ const char *who_label(const std::string &who)
 }
 
 // The other side's figure for ratio x_<who>, when the row reports it.
-double other_figure(const Counters &c, const std::string &who,
-		    const std::string &prim)
+double other_figure(const Counters &c, const std::string &prefix,
+		    const std::string &who, const std::string &prim)
 {
+	if (!prefix.empty()) // a ratio of some other figure: derive it
+		return get(c, prim) / get(c, prefix + "x_" + who);
 	if (who == "base" && has(c, "base_" + prim))
 		return get(c, "base_" + prim);
-	if (who == "base" && prim == "items_per_second" &&
-	    has(c, "base_per_s"))
+	if (who == "base" && prim == "items_per_second" && has(c, "base_per_s"))
 		return get(c, "base_per_s");
 	if (prim == "GB_per_s" && has(c, who + "_GB_per_s"))
 		return get(c, who + "_GB_per_s");
@@ -152,16 +174,16 @@ std::string short_name(const benchmark::BenchmarkReporter::Run &r)
 		size_t at = n.find(cut);
 		if (at != std::string::npos) {
 			size_t end = n.find('/', at + 1);
-			n.erase(at, end == std::string::npos ? std::string::npos
-							      : end - at);
+			n.erase(at, end == std::string::npos ?
+					    std::string::npos :
+					    end - at);
 		}
 	}
 	return n;
 }
 
-class TroupeReporter : public benchmark::BenchmarkReporter
-{
-      public:
+class TroupeReporter : public benchmark::BenchmarkReporter {
+    public:
 	bool ReportContext(const Context &ctx) override
 	{
 		ncpus_ = ctx.cpu_info.num_cpus;
@@ -195,9 +217,9 @@ class TroupeReporter : public benchmark::BenchmarkReporter
 			last_ = now;
 			GetErrorStream()
 				<< "[" << ++done_ << "] " << name
-				<< (r.error_occurred ? "  ERROR: " +
-							       r.error_message
-						     : "  done")
+				<< (r.error_occurred ?
+					    "  ERROR: " + r.error_message :
+					    "  done")
 				<< took << "\n"
 				<< std::flush;
 		}
@@ -238,15 +260,14 @@ class TroupeReporter : public benchmark::BenchmarkReporter
 		o << std::flush;
 	}
 
-      private:
-	static void row(std::ostream &o, const std::string &name,
-			const Run &r)
+    private:
+	static void row(std::ostream &o, const std::string &name, const Run &r)
 	{
 		char line[256];
 		const Counters &c = r.counters;
 		std::string prim = primary(c);
-		std::string mine = prim.empty() ? "—"
-						: with_unit(prim, get(c, prim));
+		std::string mine = prim.empty() ? "—" :
+						  with_unit(prim, get(c, prim));
 		if (prim.empty()) // no counter at all: the time per iteration
 			mine = si(r.GetAdjustedRealTime()) + " " +
 			       benchmark::GetTimeUnitString(r.time_unit);
@@ -256,16 +277,20 @@ class TroupeReporter : public benchmark::BenchmarkReporter
 			label += " (" + prim + ")";
 		bool first = true;
 		for (auto &kv : c) {
-			if (kv.first.compare(0, 2, "x_") != 0)
+			std::string prefix, who;
+			if (!ratio_name(kv.first, &prefix, &who))
 				continue;
-			std::string who = kv.first.substr(2);
 			const char *l = who_label(who);
 			std::string vs = l ? l : who;
+			if (!prefix.empty()) // t_x_tbb: "tbb (t_)"
+				vs += " (" +
+				      prefix.substr(0, prefix.size() - 1) + ")";
 			std::string theirs =
-				prim.empty() ? "—"
-					     : with_unit(prim, other_figure(
-								       c, who,
-								       prim));
+				prim.empty() ?
+					"—" :
+					with_unit(prim,
+						  other_figure(c, prefix, who,
+							       prim));
 			std::snprintf(line, sizeof line,
 				      "%-56s %14s  %-12s %14s %9s\n",
 				      first ? label.c_str() : "",
