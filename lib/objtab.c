@@ -16,7 +16,7 @@ char troupe__tsan_grace;
 
 /* Retired objects are freed in batches: one grace period per batch keeps the
  * cost of RCU off the per-object path, and bounds what waits to be freed. */
-#define RECLAIM_BATCH 1024
+#define RECLAIM_BATCH 4096
 
 static uint64_t mix64(uint64_t x)
 {
@@ -42,6 +42,17 @@ static pthread_mutex_t *stripe_of(struct troupe__objtab *t,
 {
 	return &t->stripe[mix64(o->id) % TROUPE__STRIPES];
 }
+
+/* How often (in objects made) the table's size is checked against what it
+ * holds.  The table is sized here rather than by liburcu's lazy resizing
+ * (CDS_LFHT_AUTO_RESIZE): that one missed growth under our load — with a
+ * million objects live, inserts and lookups walked chains of hundreds
+ * (measured: 1M creates took 1 s on one run and 24 s on the next) — and
+ * its shrinking, driven by deletes, left a size we could not track.  Here
+ * one number says what the table was sized for: grow to twice the live
+ * count once it passes that, shrink when it falls below an eighth. */
+#define GROW_CHECK 4096
+#define MIN_BUCKETS 1024
 
 /* Twelve bits of every id name its runtime, so a ref from another runtime
  * is told apart from an unknown one.  The numbers are handed out from a
@@ -82,11 +93,11 @@ troupe_err troupe__objtab_init(struct troupe__objtab *t)
 	t->tag = (uint64_t)tag << TROUPE__ID_TAG_SHIFT;
 	atomic_init(&t->next_seq, 1);
 	atomic_init(&t->removed, 0);
-	atomic_init(&t->sized_for, 1024);
+	atomic_init(&t->sized_for, MIN_BUCKETS);
 	atomic_init(&t->retired, NULL);
 	atomic_init(&t->nretired, 0);
-	t->ht = cds_lfht_new_flavor(1024, 1024, 0,
-				    CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING,
+	t->ht = cds_lfht_new_flavor(MIN_BUCKETS, MIN_BUCKETS, 0,
+				    0, /* sized by grow_check, see there */
 				    &urcu_memb_flavor, NULL);
 	if (t->ht == NULL) {
 		tag_release(tag);
@@ -142,14 +153,6 @@ void troupe__objtab_fini(struct troupe__objtab *t)
 		pthread_mutex_destroy(&t->stripe[i]);
 }
 
-/* How often (in objects made) the table's size is checked against what it
- * holds.  liburcu's own lazy resizing (CDS_LFHT_AUTO_RESIZE) missed growth
- * here: with a million actors live, inserts and lookups walked chains of
- * hundreds (measured: 1M creates took 1 s on one run and 24 s on the next).
- * So growth is also forced: once the live count passes the size asked
- * for, resize to twice that.  Shrinking stays liburcu's. */
-#define GROW_CHECK 16384
-
 static void grow_check(struct troupe__objtab *t, uint64_t made)
 {
 	/* Relaxed: an estimate is all the sizing needs. */
@@ -158,13 +161,15 @@ static void grow_check(struct troupe__objtab *t, uint64_t made)
 	uint64_t live = made > gone ? made - gone : 0;
 	unsigned long size = atomic_load_explicit(&t->sized_for,
 						  memory_order_relaxed);
-	if (live <= size)
-		return;
-	unsigned long want = size;
+	unsigned long want = MIN_BUCKETS;
 	while (want < 2 * live)
 		want *= 2;
-	/* One thread resizes; the others go on (the table stays usable). */
-	if (atomic_compare_exchange_strong(&t->sized_for, &size, want))
+	if (live <= size && (live >= size / 8 || size == MIN_BUCKETS))
+		return;
+	/* One thread resizes (synchronously); the others go on, and the
+	 * table stays usable throughout. */
+	if (want != size &&
+	    atomic_compare_exchange_strong(&t->sized_for, &size, want))
 		cds_lfht_resize(t->ht, want);
 }
 
