@@ -987,35 +987,12 @@ troupe_err troupe_actor_call(troupe *rt, troupe_actor actor,
 
 troupe_err troupe_actor_retain(troupe *rt, troupe_actor actor)
 {
-	struct troupe__obj *o;
-	if (rt == NULL)
-		return TROUPE_EINVAL;
-	if (troupe__closed(rt))
-		return TROUPE_ESHUTDOWN;
-	troupe__thread_enter();
-	troupe__rcu_lock();
-	troupe_err err = troupe__actor_lookup_obj(rt, actor, &o);
-	if (err == TROUPE_OK)
-		err = troupe__obj_retain_user(o);
-	troupe__rcu_unlock();
-	return err;
+	return troupe__handle_retain(rt, actor.id, TROUPE__OBJ_ACTOR);
 }
 
 troupe_err troupe_actor_release(troupe *rt, troupe_actor actor)
 {
-	struct troupe__obj *o;
-	if (rt == NULL)
-		return TROUPE_EINVAL;
-	if (troupe__closed(rt))
-		return TROUPE_ESHUTDOWN;
-	troupe__thread_enter();
-	troupe__rcu_lock();
-	troupe_err err = troupe__actor_lookup_obj(rt, actor, &o);
-	troupe__rcu_unlock();
-	/* The caller's handle keeps o alive outside the section. */
-	if (err == TROUPE_OK)
-		err = troupe__obj_release_user(rt, o);
-	return err;
+	return troupe__handle_release(rt, actor.id, TROUPE__OBJ_ACTOR);
 }
 
 troupe_err troupe_actor_lookup(troupe *rt, const char *name,

@@ -345,6 +345,50 @@ void troupe__obj_unref(troupe *rt, struct troupe__obj *o)
 		destroy(rt, o);
 }
 
+/* Looks up a handle of the given kind for retain/release. */
+static troupe_err handle_lookup(troupe *rt, uint64_t id, uint8_t kind,
+				struct troupe__obj **o)
+{
+	troupe_err err = troupe__obj_lookup_any(rt, id, o);
+	if (err == TROUPE_OK && (*o)->kind != kind)
+		return TROUPE_ESTALE;
+	return err;
+}
+
+troupe_err troupe__handle_retain(troupe *rt, uint64_t id, uint8_t kind)
+{
+	struct troupe__obj *o;
+	if (rt == NULL)
+		return TROUPE_EINVAL;
+	if (troupe__closed(rt))
+		return TROUPE_ESHUTDOWN;
+	troupe__thread_enter();
+	troupe__rcu_lock();
+	troupe_err err = handle_lookup(rt, id, kind, &o);
+	if (err == TROUPE_OK)
+		err = troupe__obj_retain_user(o);
+	troupe__rcu_unlock();
+	return err;
+}
+
+troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind)
+{
+	struct troupe__obj *o;
+	if (rt == NULL)
+		return TROUPE_EINVAL;
+	if (troupe__closed(rt))
+		return TROUPE_ESHUTDOWN;
+	troupe__thread_enter();
+	troupe__rcu_lock();
+	troupe_err err = handle_lookup(rt, id, kind, &o);
+	troupe__rcu_unlock();
+	/* The caller's handle keeps o alive outside the section; the last
+	 * release may wait for a grace period, so it comes after it. */
+	if (err == TROUPE_OK)
+		err = troupe__obj_release_user(rt, o);
+	return err;
+}
+
 troupe_err troupe__obj_retain_user(struct troupe__obj *o)
 {
 	uint64_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);

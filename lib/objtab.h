@@ -135,7 +135,12 @@ bool troupe__obj_try_ref(struct troupe__obj *o);
 /* Drops a runtime ref; the last ref out removes the object.  Never call it
  * inside an RCU read-side section. */
 void troupe__obj_unref(troupe *rt, struct troupe__obj *o);
-/* troupe_retain / troupe_release on the user count. */
+/* troupe_retain/release and troupe_actor_retain/release: a handle (a
+ * ref's or an actor's id) of the given kind, validated, on the user count.
+ * Any thread, outside RCU read-side sections. */
+troupe_err troupe__handle_retain(troupe *rt, uint64_t id, uint8_t kind);
+troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind);
+/* The user count itself. */
 troupe_err troupe__obj_retain_user(struct troupe__obj *o);
 troupe_err troupe__obj_release_user(troupe *rt, struct troupe__obj *o);
 

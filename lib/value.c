@@ -102,33 +102,10 @@ troupe_err troupe_value_str(const troupe_value *v, const char **out)
 
 troupe_err troupe_retain(troupe *rt, troupe_ref ref)
 {
-	struct troupe__obj *o;
-	if (rt == NULL)
-		return TROUPE_EINVAL;
-	if (troupe__closed(rt))
-		return TROUPE_ESHUTDOWN;
-	troupe__thread_enter();
-	troupe__rcu_lock();
-	troupe_err err = troupe__obj_lookup(rt, ref, &o);
-	if (err == TROUPE_OK)
-		err = troupe__obj_retain_user(o);
-	troupe__rcu_unlock();
-	return err;
+	return troupe__handle_retain(rt, ref.id, TROUPE__OBJ_VALUE);
 }
 
 troupe_err troupe_release(troupe *rt, troupe_ref ref)
 {
-	struct troupe__obj *o;
-	if (rt == NULL)
-		return TROUPE_EINVAL;
-	if (troupe__closed(rt))
-		return TROUPE_ESHUTDOWN;
-	troupe__thread_enter();
-	troupe__rcu_lock();
-	troupe_err err = troupe__obj_lookup(rt, ref, &o);
-	troupe__rcu_unlock();
-	/* The caller's ref keeps o alive outside the section. */
-	if (err == TROUPE_OK)
-		err = troupe__obj_release_user(rt, o);
-	return err;
+	return troupe__handle_release(rt, ref.id, TROUPE__OBJ_VALUE);
 }
