@@ -86,6 +86,11 @@ static const char *class_name(const struct troupe__actor *a)
 	return a->cls->name != NULL ? a->cls->name : "actor";
 }
 
+const char *troupe__actor_class_name(const struct troupe__actor *a)
+{
+	return class_name(a);
+}
+
 troupe_err troupe__actor_lookup_obj(troupe *rt, troupe_actor h,
 				    struct troupe__obj **o)
 {
@@ -813,8 +818,7 @@ static troupe_err make_actor(troupe *rt, const troupe_class *cls,
 		}
 	}
 	if (err == TROUPE_OK && cls->init != NULL) {
-		err = troupe__task_build(rt, args, nargs, 0, cls->name,
-					 &a->ctor);
+		err = troupe__task_build(rt, args, nargs, 0, NULL, &a->ctor);
 		if (err == TROUPE_OK) {
 			a->ctor->self = a;
 			a->ctor->method = cls->init;
@@ -965,8 +969,8 @@ troupe_err troupe_actor_call(troupe *rt, troupe_actor actor,
 		return TROUPE_EBUSY;
 	}
 	struct troupe__task *t;
-	err = troupe__task_build(rt, args, nargs, ref != NULL, a->cls->name,
-				 &t);
+	/* No name copied: error messages read the class's (task.c). */
+	err = troupe__task_build(rt, args, nargs, ref != NULL, NULL, &t);
 	if (err != TROUPE_OK) {
 		if (a->max_pending > 0)
 			atomic_fetch_sub_explicit(&a->pending, 1,

@@ -23,6 +23,8 @@ struct troupe__actor;
 struct troupe__task;
 
 uint64_t troupe__actor_id(const struct troupe__actor *a);
+/* The name of a's class (for messages); never NULL. */
+const char *troupe__actor_class_name(const struct troupe__actor *a);
 
 /* Inside an RCU read-side section: the actor object a names (EINVAL for id
  * 0, EFOREIGN, ESTALE — also for a released handle or a non-actor id). */

@@ -127,9 +127,9 @@ const char *troupe__fn_name(troupe *rt, troupe_fn fn, const char *given,
 static const char *body_name(troupe *rt, struct troupe__task *t, char *buf,
 			     size_t len)
 {
-	if (t->self != NULL || t->name != NULL)
-		return t->name != NULL ? t->name : "actor";
-	return troupe__fn_name(rt, t->fn, NULL, buf, len);
+	if (t->self != NULL)
+		return troupe__actor_class_name(t->self);
+	return troupe__fn_name(rt, t->fn, t->name, buf, len);
 }
 
 enum troupe__outcome troupe__task_invoke(troupe *rt, struct troupe__task *t,
