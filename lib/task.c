@@ -396,7 +396,11 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 
 	/* Ref and actor arguments: find each and hold it for the task. */
 	troupe_err err = TROUPE_OK;
-	troupe__rcu_lock();
+	/* The section covers the lookups; calls with no handle to look up skip
+	 * it (a fire-and-forget actor call with inline arguments, say). */
+	bool held = nrefs + nactors > 0;
+	if (held)
+		troupe__rcu_lock();
 	for (size_t i = 0; i < nargs && err == TROUPE_OK; i++) {
 		const void *src = args[i].data;
 		size_t n = args[i].size;
@@ -436,7 +440,8 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 		t->args[i] = (troupe_value){p, n};
 		p += align8(n);
 	}
-	troupe__rcu_unlock();
+	if (held)
+		troupe__rcu_unlock();
 	if (name != NULL) {
 		memcpy(p, name, namelen);
 		t->name = p;
@@ -452,11 +457,12 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 		if (t->rets[i] == NULL)
 			err = TROUPE_ENOMEM;
 	}
-	if (err == TROUPE_OK) {
+	if (err == TROUPE_OK && nret > 0) {
 		/* Seq_cst, against shutdown's store of `stopping` before it
 		 * sweeps the table: either the sweep sees our objects (and
 		 * resolves them), or we see it has begun and back out, so
-		 * nothing is left pending. */
+		 * nothing is left pending.  (With no object made there is
+		 * nothing to leave pending.) */
 		atomic_thread_fence(memory_order_seq_cst);
 		if (atomic_load_explicit(&rt->stopping, memory_order_relaxed))
 			err = TROUPE_ESHUTDOWN;
