@@ -113,7 +113,8 @@ typedef void (*troupe_ready_fn)(troupe *rt, troupe_ref ref, troupe_err status,
 /* ------------------------------------------------------------- runtime */
 
 typedef struct troupe_config {
-	/* Worker threads; 0 = one per online CPU. */
+	/* Worker threads; 0 = one per CPU the process may run on (its
+	 * affinity mask: taskset and cpusets are honoured). */
 	unsigned num_workers;
 	/* How long an idle worker spins looking for work before it parks, in
 	 * microseconds.  0 = the default (see lib/sched.md); a negative value

@@ -399,7 +399,14 @@ static troupe_err start_worker(troupe *rt)
 troupe_err troupe__sched_init(troupe *rt, const troupe_config *cfg)
 {
 	struct troupe__sched *s = &rt->sched;
-	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	/* The CPUs this process may run on (taskset, cgroups' cpusets), not
+	 * all the machine has: more workers than that only take turns. */
+	long ncpu = 0;
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0)
+		ncpu = CPU_COUNT(&set);
+	if (ncpu <= 0)
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	s->nbase = cfg != NULL && cfg->num_workers > 0 ? cfg->num_workers
 		   : ncpu > 0				  ? (unsigned)ncpu
