@@ -76,11 +76,6 @@ static struct troupe__actor *actor_of(struct troupe__obj *o)
 	return (struct troupe__actor *)o;
 }
 
-uint64_t troupe__actor_id(const struct troupe__actor *a)
-{
-	return a->obj.id;
-}
-
 static const char *class_name(const struct troupe__actor *a)
 {
 	return a->cls->name != NULL ? a->cls->name : "actor";

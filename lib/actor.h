@@ -22,7 +22,6 @@
 struct troupe__actor;
 struct troupe__task;
 
-uint64_t troupe__actor_id(const struct troupe__actor *a);
 /* The name of a's class (for messages); never NULL. */
 const char *troupe__actor_class_name(const struct troupe__actor *a);
 

@@ -328,6 +328,18 @@ static size_t align8(size_t n)
 	return (n + 7) & ~(size_t)7;
 }
 
+/* Undoes a build that was never hooked: its objects are dropped. */
+static void unbuild(troupe *rt, struct troupe__task *t)
+{
+	for (unsigned i = 0; i < t->nret; i++)
+		if (t->rets[i] != NULL)
+			/* Never handed out: drop the caller's ref too. */
+			troupe__obj_release_user(rt, t->rets[i]);
+	/* task_free drops the producer's refs (rets may hold NULLs where
+	 * making an object failed). */
+	troupe__task_free(rt, t);
+}
+
 troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 			      unsigned nret, const char *name,
 			      struct troupe__task **out)
@@ -468,23 +480,13 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 			err = TROUPE_ESHUTDOWN;
 	}
 	if (err != TROUPE_OK) {
-		troupe__task_unbuild(rt, t);
+		unbuild(rt, t);
 		return err;
 	}
 	*out = t;
 	return TROUPE_OK;
 }
 
-void troupe__task_unbuild(troupe *rt, struct troupe__task *t)
-{
-	for (unsigned i = 0; i < t->nret; i++)
-		if (t->rets[i] != NULL)
-			/* Never handed out: drop the caller's ref too. */
-			troupe__obj_release_user(rt, t->rets[i]);
-	/* task_free drops the producer's refs (rets may hold NULLs where
-	 * making an object failed). */
-	troupe__task_free(rt, t);
-}
 
 static troupe_err submit(troupe *rt, troupe_fn fn, const char *name,
 			 const troupe_arg *args, size_t nargs,

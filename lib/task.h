@@ -81,8 +81,6 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 			      struct troupe__task **out);
 void troupe__task_hook_deps(troupe *rt, struct troupe__task *t);
 void troupe__task_dep_done(troupe *rt, struct troupe__task *t);
-/* Undoes a build that was never hooked: its objects are dropped. */
-void troupe__task_unbuild(troupe *rt, struct troupe__task *t);
 
 /* An argument failed: the error and the chained message (taken) for the
  * task's refs, or TROUPE_OK when all arguments are values — then the args
