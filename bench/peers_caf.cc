@@ -26,6 +26,8 @@
 
 #include <troupe.h>
 
+#include "bench_util.h"
+
 #include <caf/all.hpp>
 
 #include <atomic>
@@ -41,15 +43,8 @@
 namespace
 {
 
-using Clock = std::chrono::steady_clock;
-
 // A run that has not finished after this long has lost a message.
 constexpr double kTimeoutSeconds = 60.0;
-
-double seconds_since(Clock::time_point t0)
-{
-	return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 // The end of a run: set once by the actor that sees the last message, waited
 // for by the benchmark thread.  The same object serves both versions.
@@ -155,19 +150,6 @@ void report(benchmark::State &state, double msgs, double t_troupe,
 	state.counters["caf_per_s"] = msgs / t_caf;
 	state.counters["x_caf"] = t_caf / t_troupe;
 }
-
-struct Runtime {
-	troupe *rt = nullptr;
-	troupe_err err;
-	Runtime() : err(troupe_init(&rt, nullptr))
-	{
-	}
-	~Runtime()
-	{
-		if (rt)
-			troupe_shutdown(rt);
-	}
-};
 
 // Creates n actors of cls; false (with the row's error set) on failure.
 bool create_actors(benchmark::State &state, troupe *rt,

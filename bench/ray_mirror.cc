@@ -12,6 +12,8 @@
 
 #include <troupe.h>
 
+#include "bench_util.h"
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -30,11 +32,6 @@
 
 namespace
 {
-
-using Clock = std::chrono::steady_clock;
-
-// Wall time each in-process baseline is measured for (as troupe_bench.cc).
-constexpr double kBaselineSeconds = 0.05;
 
 // Ray 2.48.0, release/perf_metrics/microbenchmark.json (m5.16xlarge, 64
 // vCPU): rates per second; the _gigabytes rows in GB/s.
@@ -57,27 +54,10 @@ constexpr int kIdleSamples = 30;      // latency rows, after an idle gap
 constexpr long kIdleGapMs = 100;
 constexpr int kFloorRounds = 20000; // ping-pong round trips
 
-double seconds_since(Clock::time_point t0)
-{
-	return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
 unsigned num_clients()
 {
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 	return n > 0 ? unsigned(n) : 1;
-}
-
-template <class F> double measure_rate(F &&batch, double items)
-{
-	batch(); // warm caches and the allocator
-	auto t0 = Clock::now();
-	double n = 0, el;
-	do {
-		batch();
-		n += items;
-	} while ((el = seconds_since(t0)) < kBaselineSeconds);
-	return n / el;
 }
 
 void report(benchmark::State &state, double rate, double base, double ray)
@@ -86,34 +66,6 @@ void report(benchmark::State &state, double rate, double base, double ray)
 	state.counters["x_base"] = rate / base;
 	state.counters["ray_per_s"] = ray;
 	state.counters["x_ray"] = rate / ray;
-}
-
-bool check(benchmark::State &state, troupe_err err, const char *what)
-{
-	if (err == TROUPE_OK)
-		return true;
-	std::string msg = std::string(what) + ": " + troupe_strerror(err);
-	state.SkipWithError(msg.c_str());
-	return false;
-}
-
-struct Runtime {
-	troupe *rt = nullptr;
-	troupe_err err;
-	Runtime() : err(troupe_init(&rt, nullptr))
-	{
-	}
-	~Runtime()
-	{
-		if (rt)
-			troupe_shutdown(rt);
-	}
-	Runtime(const Runtime &) = delete;
-	Runtime &operator=(const Runtime &) = delete;
-};
-
-void empty_task(troupe *, troupe_ctx *, const troupe_value *, size_t)
-{
 }
 
 troupe_fn volatile empty_task_ptr = empty_task;

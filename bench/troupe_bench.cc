@@ -19,6 +19,8 @@
 
 #include <troupe.h>
 
+#include "bench_util.h"
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -45,11 +47,6 @@
 namespace
 {
 
-using Clock = std::chrono::steady_clock;
-
-// Wall time each in-process baseline is measured for.
-constexpr double kBaselineSeconds = 0.05;
-
 // Ray 2.48.0, release/perf_metrics/microbenchmark.json (m5.16xlarge, 64 vCPU).
 constexpr double kRayTasksAsync = 8041.0;
 constexpr double kRayTasksSync = 981.0;
@@ -62,25 +59,6 @@ constexpr double kTargetGet = 1e7;
 
 constexpr int kAsyncBatch = 1000;
 
-double seconds_since(Clock::time_point t0)
-{
-	return std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// Runs batch() (which does `items` operations) until kBaselineSeconds have
-// passed; returns operations per second.
-template <class F> double measure_rate(F &&batch, double items)
-{
-	batch(); // warm caches and the allocator
-	auto t0 = Clock::now();
-	double n = 0, el;
-	do {
-		batch();
-		n += items;
-	} while ((el = seconds_since(t0)) < kBaselineSeconds);
-	return n / el;
-}
-
 // The figures a benchmark function reports once its loop is over.
 void report(benchmark::State &state, double rate, double base, double ray,
 	    double target)
@@ -91,37 +69,6 @@ void report(benchmark::State &state, double rate, double base, double ray,
 		state.counters["x_ray"] = rate / ray;
 	if (target > 0)
 		state.counters["x_target"] = rate / target;
-}
-
-bool check(benchmark::State &state, troupe_err err, const char *what)
-{
-	if (err == TROUPE_OK)
-		return true;
-	std::string msg = std::string(what) + ": " + troupe_strerror(err);
-	state.SkipWithError(msg.c_str());
-	return false;
-}
-
-// One runtime per benchmark function call, default config, created and shut
-// down outside the timed loop.
-struct Runtime {
-	troupe *rt = nullptr;
-	troupe_err err;
-	explicit Runtime(const troupe_config *cfg = nullptr)
-		: err(troupe_init(&rt, cfg))
-	{
-	}
-	~Runtime()
-	{
-		if (rt)
-			troupe_shutdown(rt);
-	}
-	Runtime(const Runtime &) = delete;
-	Runtime &operator=(const Runtime &) = delete;
-};
-
-void empty_task(troupe *, troupe_ctx *, const troupe_value *, size_t)
-{
 }
 
 // The sequential baseline calls the same body through a pointer the compiler

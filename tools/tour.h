@@ -62,4 +62,33 @@ void tour_tasks(const struct tour_opts *opts);
 /* The examples: actors and the actor pool (tour_actors.c). */
 void tour_actors(const struct tour_opts *opts);
 
+/* Reads argument i as an int64 / a double / a string; fails the body
+ * (and returns false) if it is not one. */
+static inline bool arg_i64(troupe_ctx *ctx, const troupe_value *args,
+			   size_t nargs, size_t i, int64_t *out)
+{
+	if (i < nargs && troupe_value_i64(&args[i], out) == TROUPE_OK)
+		return true;
+	troupe_fail(ctx, "argument %zu is not an int64", i);
+	return false;
+}
+
+static inline bool arg_f64(troupe_ctx *ctx, const troupe_value *args,
+			   size_t nargs, size_t i, double *out)
+{
+	if (i < nargs && troupe_value_f64(&args[i], out) == TROUPE_OK)
+		return true;
+	troupe_fail(ctx, "argument %zu is not a double", i);
+	return false;
+}
+
+static inline bool arg_str(troupe_ctx *ctx, const troupe_value *args,
+			   size_t nargs, size_t i, const char **out)
+{
+	if (i < nargs && troupe_value_str(&args[i], out) == TROUPE_OK)
+		return true;
+	troupe_fail(ctx, "argument %zu is not a string", i);
+	return false;
+}
+
 #endif /* TROUPE_TOUR_H */

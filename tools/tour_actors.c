@@ -34,35 +34,6 @@
 
 /* ------------------------------------------------------ small helpers */
 
-/* Reads argument i as an int64 / a double / a string; fails the call if it
- * is not one. */
-static bool arg_i64(troupe_ctx *ctx, const troupe_value *args, size_t nargs,
-		    size_t i, int64_t *out)
-{
-	if (i < nargs && troupe_value_i64(&args[i], out) == TROUPE_OK)
-		return true;
-	troupe_fail(ctx, "argument %zu is not an int64", i);
-	return false;
-}
-
-static bool arg_f64(troupe_ctx *ctx, const troupe_value *args, size_t nargs,
-		    size_t i, double *out)
-{
-	if (i < nargs && troupe_value_f64(&args[i], out) == TROUPE_OK)
-		return true;
-	troupe_fail(ctx, "argument %zu is not a double", i);
-	return false;
-}
-
-static bool arg_str(troupe_ctx *ctx, const troupe_value *args, size_t nargs,
-		    size_t i, const char **out)
-{
-	if (i < nargs && troupe_value_str(&args[i], out) == TROUPE_OK)
-		return true;
-	troupe_fail(ctx, "argument %zu is not a string", i);
-	return false;
-}
-
 /* ray.get(actor.method.remote(args)) for a method that returns an int64 /
  * a double / a string (copied into buf, since the ref is released here). */
 static troupe_err call_get_i64(troupe *rt, troupe_actor actor,

@@ -33,25 +33,6 @@
 
 /* ------------------------------------------------------ small helpers */
 
-/* Reads argument i as an int64 / a double; fails the task if it is not. */
-static bool arg_i64(troupe_ctx *ctx, const troupe_value *args, size_t nargs,
-		    size_t i, int64_t *out)
-{
-	if (i < nargs && troupe_value_i64(&args[i], out) == TROUPE_OK)
-		return true;
-	troupe_fail(ctx, "argument %zu is not an int64", i);
-	return false;
-}
-
-static bool arg_f64(troupe_ctx *ctx, const troupe_value *args, size_t nargs,
-		    size_t i, double *out)
-{
-	if (i < nargs && troupe_value_f64(&args[i], out) == TROUPE_OK)
-		return true;
-	troupe_fail(ctx, "argument %zu is not a double", i);
-	return false;
-}
-
 /* Element i of a value holding int64s. */
 static int64_t i64_at(const troupe_value *v, size_t i)
 {

@@ -1,0 +1,76 @@
+// What every file of troupe-bench shares: the clock, the same-run baseline
+// measurement, the error check that marks a row failed, and a runtime that
+// lives for one benchmark function.  Header-only, in each file's anonymous
+// namespace, so every row stays in its own translation unit.
+#ifndef TROUPE_BENCH_UTIL_H
+#define TROUPE_BENCH_UTIL_H
+
+#include <benchmark/benchmark.h>
+
+#include <troupe.h>
+
+#include <chrono>
+#include <string>
+
+namespace
+{
+
+using Clock = std::chrono::steady_clock;
+
+// Wall time each in-process baseline is measured for.
+constexpr double kBaselineSeconds = 0.05;
+
+inline double seconds_since(Clock::time_point t0)
+{
+	return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// Runs batch() (which does `items` operations) until kBaselineSeconds have
+// passed; returns operations per second.
+template <class F> double measure_rate(F &&batch, double items)
+{
+	batch(); // warm caches and the allocator
+	auto t0 = Clock::now();
+	double n = 0, el;
+	do {
+		batch();
+		n += items;
+	} while ((el = seconds_since(t0)) < kBaselineSeconds);
+	return n / el;
+}
+
+// False, with the row marked failed, unless err is TROUPE_OK.
+inline bool check(benchmark::State &state, troupe_err err, const char *what)
+{
+	if (err == TROUPE_OK)
+		return true;
+	std::string msg = std::string(what) + ": " + troupe_strerror(err);
+	state.SkipWithError(msg.c_str());
+	return false;
+}
+
+// One runtime per benchmark function call, created and shut down outside
+// the timed loop.
+struct Runtime {
+	troupe *rt = nullptr;
+	troupe_err err;
+	explicit Runtime(const troupe_config *cfg = nullptr)
+		: err(troupe_init(&rt, cfg))
+	{
+	}
+	~Runtime()
+	{
+		if (rt)
+			troupe_shutdown(rt);
+	}
+	Runtime(const Runtime &) = delete;
+	Runtime &operator=(const Runtime &) = delete;
+};
+
+inline void empty_task(troupe *, troupe_ctx *, const troupe_value *, size_t)
+{
+}
+
+} // namespace
+
+#endif
