@@ -32,40 +32,13 @@
 
 static uint64_t seed;
 
-struct fixture {
-	troupe *rt;
-	struct test_gate gate;
-};
-
-static int setup_n(void **state, unsigned workers)
-{
-	struct fixture *f = calloc(1, sizeof *f);
-	if (f == NULL)
-		return -1;
-	troupe_config cfg = {.num_workers = workers};
-	if (troupe_init(&f->rt, &cfg) != TROUPE_OK) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
 /* Four workers (on any machine): enough for a gate task, a blocked method
  * and the actor under test to each hold one. */
 static int setup(void **state)
 {
-	return setup_n(state, 4);
+	return test_fixture_setup(state, 4);
 }
 
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	atomic_store(&f->gate.open, 1);
-	troupe_err e = troupe_shutdown(f->rt);
-	free(f);
-	return e == TROUPE_OK ? 0 : -1;
-}
 
 /* ------------------------------------------------------ shared counts */
 
@@ -303,7 +276,7 @@ static void wait_int_at(int line, atomic_int *v, int want)
 
 static void create_and_call(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	reset_counts();
 
@@ -413,7 +386,7 @@ static const troupe_class bad_cls = {
 
 static void constructor_failure(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	reset_counts();
 	/* The constructor waits for a gated ref, so that calls are made
@@ -697,7 +670,7 @@ static void check_callers(struct caller *c, int n, long want_each)
 
 static void fifo_threads(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	enum { THREADS = 8, CALLS = 10000 };
 	atomic_store(&seq_violations, 0);
@@ -734,7 +707,7 @@ static void fifo_threads(void **state)
  * and the test thread besides. */
 static void fifo_bodies(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	enum { N = 2000, TASKS = 4, RELAYS = 2 };
 	reset_counts();
@@ -901,7 +874,7 @@ static void run_ov_callers(troupe *rt, troupe_actor a, troupe_method m,
 
 static void one_at_a_time(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	enum { THREADS = 8, CALLS = 2000 };
 	atomic_store(&inside, 0);
@@ -928,7 +901,7 @@ static void one_at_a_time(void **state)
 
 static void concurrency_overlap(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	atomic_store(&inside, 0);
 	atomic_store(&max_inside, 0);
@@ -1019,7 +992,7 @@ static void *other_caller_fn(void *p)
 
 static void ref_arg_waits(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	troupe_actor a;
 	assert_int_equal(troupe_actor_create(rt, &log_cls, NULL, 0, NULL, &a),
@@ -1078,7 +1051,7 @@ static void ref_arg_waits(void **state)
 
 static void kill_queued(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	reset_counts();
 	troupe_actor a = create_counter(rt, 0, NULL);
@@ -1134,7 +1107,7 @@ static void kill_queued(void **state)
  * once per constructed state. */
 static void kill_before_constructor(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	reset_counts();
 	troupe_ref gr;
@@ -1231,7 +1204,7 @@ static troupe_actor create_phoenix(troupe *rt, const troupe_actor_opts *o)
 
 static void restarts(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	reset_counts();
 	troupe_actor_opts two = {.max_restarts = 2};
@@ -1301,7 +1274,7 @@ static void restarts(void **state)
 
 static void task_retries(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 
 	/* Two retries: the third delivery succeeds. */
@@ -1421,7 +1394,7 @@ static troupe_err lookup(troupe *rt, const char *name)
 
 static void named_registry(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	reset_counts();
 	char name[16] = "alpha";
@@ -1530,7 +1503,7 @@ static void *racer_fn(void *p)
 
 static void named_race(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	enum { THREADS = 8, ROUNDS = 20 };
 	reset_counts();
@@ -1627,7 +1600,7 @@ static void detached(void **state)
 
 static void lifetime_drain(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	reset_counts();
 	troupe_actor a = create_counter(rt, 0, NULL);
@@ -1687,7 +1660,7 @@ static void use_actor_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
 
 static void handles_passed(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	reset_counts();
 	troupe_actor a = create_counter(rt, 0, NULL);
@@ -1886,7 +1859,7 @@ static void nested_gets(void **state)
 
 static void max_pending(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	reset_counts();
 	troupe_actor_opts o = {.max_pending_calls = 4};
@@ -1931,7 +1904,7 @@ static void max_pending(void **state)
 
 static void bad_input(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	reset_counts();
 	troupe_actor a = {.id = 123}, good = create_counter(rt, 0, NULL);
@@ -2276,7 +2249,7 @@ static void *cycler_fn(void *p)
 
 static void stress_lifecycle(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	enum { THREADS = 4 };
 	int n = TEST_SANITIZED ? 5000 : 10000;
@@ -2433,35 +2406,35 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(create_and_call, setup,
-						teardown),
+						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(constructor_failure, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(fifo_threads, setup, teardown),
-		cmocka_unit_test_setup_teardown(fifo_bodies, setup, teardown),
-		cmocka_unit_test_setup_teardown(one_at_a_time, setup, teardown),
+						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(fifo_threads, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(fifo_bodies, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(one_at_a_time, setup, test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(concurrency_overlap, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(ref_arg_waits, setup, teardown),
-		cmocka_unit_test_setup_teardown(kill_queued, setup, teardown),
+						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(ref_arg_waits, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(kill_queued, setup, test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(kill_before_constructor, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(restarts, setup, teardown),
-		cmocka_unit_test_setup_teardown(task_retries, setup, teardown),
+						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(restarts, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(task_retries, setup, test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(named_registry, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(named_race, setup, teardown),
+						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(named_race, setup, test_fixture_teardown),
 		cmocka_unit_test(detached),
 		cmocka_unit_test_setup_teardown(lifetime_drain, setup,
-						teardown),
+						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(handles_passed, setup,
-						teardown),
+						test_fixture_teardown),
 		cmocka_unit_test(nested_gets),
-		cmocka_unit_test_setup_teardown(max_pending, setup, teardown),
-		cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(max_pending, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(bad_input, setup, test_fixture_teardown),
 		cmocka_unit_test(after_shutdown),
 		cmocka_unit_test(shutdown_with_queued),
 		cmocka_unit_test_setup_teardown(stress_lifecycle, setup,
-						teardown),
+						test_fixture_teardown),
 	};
 	return cmocka_run_group_tests_name("actors", tests, NULL, NULL);
 }

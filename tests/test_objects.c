@@ -15,40 +15,18 @@
 
 #include "test_util.h"
 
-/* Every case gets a fresh runtime with 2 workers and a gate; teardown opens
+/* Every case gets a fresh runtime with 2 workers and a gate; test_fixture_teardown opens
  * the gate before shutting down, so a case that fails half-way does not
  * leave a body blocked. */
-struct fixture {
-	troupe *rt;
-	struct test_gate gate;
-};
-
 static int setup(void **state)
 {
-	struct fixture *f = calloc(1, sizeof *f);
-	if (f == NULL)
-		return -1;
-	troupe_config cfg = {.num_workers = 2};
-	if (troupe_init(&f->rt, &cfg) != TROUPE_OK) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
+	return test_fixture_setup(state, 2);
 }
 
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	atomic_store(&f->gate.open, 1);
-	troupe_err e = troupe_shutdown(f->rt);
-	free(f);
-	return e == TROUPE_OK ? 0 : -1;
-}
 
 /* A pending ref: a gated task that has started (so no get can run it
  * inline), until the test opens f->gate. */
-static troupe_ref pending_ref(struct fixture *f)
+static troupe_ref pending_ref(struct test_fixture *f)
 {
 	int before = atomic_load(&f->gate.started);
 	troupe_ref r;
@@ -75,7 +53,7 @@ static void count_cb(troupe *rt, troupe_ref ref, troupe_err st, void *arg)
 
 static void put_get_copies(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	char buf[100];
 	for (int i = 0; i < 100; i++)
 		buf[i] = (char)i;
@@ -132,7 +110,7 @@ static void count_free(void *p)
 
 static void put_owned_frees_once(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	atomic_store(&freed, 0);
 	size_t n = 1000;
 	char *p = malloc(n);
@@ -191,7 +169,7 @@ static void put_owned_freed_at_shutdown(void **state)
 
 static void typed_helpers(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	troupe_ref ri, rf, rs, rb, re;
 	assert_int_equal(troupe_put_i64(rt, -1234567890123LL, &ri), TROUPE_OK);
@@ -259,7 +237,7 @@ static void typed_helpers(void **state)
 
 static void get_timeouts(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe_ref p = pending_ref(f);
 	int64_t v = 55;
 	troupe_value view = {.data = &v, .size = 3};
@@ -302,7 +280,7 @@ static void get_timeouts(void **state)
 
 static void refcounts(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	troupe_ref r, other;
 	assert_int_equal(troupe_put_i64(rt, 10, &r), TROUPE_OK);
@@ -374,7 +352,7 @@ static void refcounts(void **state)
 
 static void wait_semantics(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	troupe_ref a, b, fr;
 	assert_int_equal(troupe_put_i64(rt, 1, &a), TROUPE_OK);
@@ -470,7 +448,7 @@ static void rec_cb(troupe *rt, troupe_ref ref, troupe_err st, void *arg)
 
 static void on_ready_once(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 
 	/* Already ready: called at once, on the caller's thread. */
@@ -543,7 +521,7 @@ static bool fd_readable(int fd, int timeout_ms)
 
 static void completion_fd(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	int fd = -1, fd2 = -1;
 	assert_int_equal(troupe_completion_fd(rt, &fd), TROUPE_OK);
@@ -676,7 +654,7 @@ static void *short_lived_main(void *p)
 
 static void new_app_threads(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	enum { ROUNDS = 50, PER_ROUND = 8 };
 	int threads_before = test_thread_count();
 	for (int round = 0; round < ROUNDS; round++) {
@@ -718,7 +696,7 @@ static void new_app_threads(void **state)
 /* Stress: a million put/get/release cycles; RSS must stay bounded. */
 static void stress_rss(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	char buf[64];
 	memset(buf, 'r', sizeof buf);
@@ -762,20 +740,20 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(put_get_copies, setup,
-						teardown),
+						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(put_owned_frees_once, setup,
-						teardown),
+						test_fixture_teardown),
 		cmocka_unit_test(put_owned_freed_at_shutdown),
-		cmocka_unit_test_setup_teardown(typed_helpers, setup, teardown),
-		cmocka_unit_test_setup_teardown(get_timeouts, setup, teardown),
-		cmocka_unit_test_setup_teardown(refcounts, setup, teardown),
+		cmocka_unit_test_setup_teardown(typed_helpers, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(get_timeouts, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(refcounts, setup, test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(wait_semantics, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(on_ready_once, setup, teardown),
-		cmocka_unit_test_setup_teardown(completion_fd, setup, teardown),
+						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(on_ready_once, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(completion_fd, setup, test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(new_app_threads, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(stress_rss, setup, teardown),
+						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(stress_rss, setup, test_fixture_teardown),
 	};
 	return cmocka_run_group_tests_name("objects", tests, NULL, NULL);
 }

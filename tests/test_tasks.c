@@ -14,38 +14,11 @@
 
 #include "test_util.h"
 
-struct fixture {
-	troupe *rt;
-	struct test_gate gate;
-};
-
-static int setup_n(void **state, unsigned workers)
-{
-	struct fixture *f = calloc(1, sizeof *f);
-	if (f == NULL)
-		return -1;
-	troupe_config cfg = {.num_workers = workers};
-	if (troupe_init(&f->rt, &cfg) != TROUPE_OK) {
-		free(f);
-		return -1;
-	}
-	*state = f;
-	return 0;
-}
-
 static int setup(void **state)
 {
-	return setup_n(state, 2);
+	return test_fixture_setup(state, 2);
 }
 
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	atomic_store(&f->gate.open, 1);
-	troupe_err e = troupe_shutdown(f->rt);
-	free(f);
-	return e == TROUPE_OK ? 0 : -1;
-}
 
 static int64_t get_i64(troupe *rt, troupe_ref r)
 {
@@ -110,7 +83,7 @@ static void gated_echo_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
 
 static void inline_args(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	for (size_t n = 0; n <= 8; n++) {
 		troupe_arg args[8];
@@ -186,7 +159,7 @@ static void dep_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
 
 static void ref_args(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	struct test_gate *gp = &f->gate;
 	troupe_ref g, p;
@@ -278,7 +251,7 @@ static void multi_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
 
 static void multi_returns(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	struct multi_seen m = {.bad_index = -1};
 	struct multi_seen *mp = &m;
@@ -378,7 +351,7 @@ static void bad_owned_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
 
 static void return_owned(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	atomic_store(&owned_freed, 0);
 	troupe_ref r;
@@ -423,7 +396,7 @@ static void return_owned(void **state)
 
 static void empty_return(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	troupe_ref r[2];
 	troupe_value v = {.data = "x", .size = 1};
@@ -448,7 +421,7 @@ static void empty_return(void **state)
 
 static void fail_message(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	troupe_ref r;
 	troupe_arg why = TROUPE_STR("the disk is full");
@@ -483,7 +456,7 @@ static void fail_message(void **state)
 /* Body: the name of the failing task appears in its error message. */
 static void failure_names_task(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	troupe_task_opts opts = {.name = "resize_image"};
 	troupe_ref r;
@@ -507,7 +480,7 @@ static void failure_names_task(void **state)
 
 static void chained_failure(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	struct test_gate *gp = &f->gate;
 	/* A gated task first, so the failure happens after the dependents
@@ -572,7 +545,7 @@ static void mul_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
 
 static void named(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	char name[16] = "mul";
 	assert_int_equal(troupe_register(rt, name, mul_fn), TROUPE_OK);
@@ -656,7 +629,7 @@ static void fail_then_return_fn(troupe *rt, troupe_ctx *ctx,
 
 static void return_twice(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	struct twice_seen s;
 	memset(&s, 0xff, sizeof s);
@@ -853,7 +826,7 @@ static void nested_wait(void **state)
 
 static void bad_input(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	troupe *other;
 	assert_int_equal(troupe_init(&other, NULL), TROUPE_OK);
@@ -912,7 +885,7 @@ static void bad_input(void **state)
  * every intermediate ref released at once; then a 1,000-wide fan-in. */
 static void stress_chain_and_fan_in(void **state)
 {
-	struct fixture *f = *state;
+	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	enum { LEN = 100000, WIDE = 1000 };
 	struct test_gate *gp = &f->gate;
@@ -962,24 +935,24 @@ static void stress_chain_and_fan_in(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(inline_args, setup, teardown),
-		cmocka_unit_test_setup_teardown(ref_args, setup, teardown),
-		cmocka_unit_test_setup_teardown(multi_returns, setup, teardown),
-		cmocka_unit_test_setup_teardown(return_owned, setup, teardown),
-		cmocka_unit_test_setup_teardown(empty_return, setup, teardown),
-		cmocka_unit_test_setup_teardown(fail_message, setup, teardown),
+		cmocka_unit_test_setup_teardown(inline_args, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(ref_args, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(multi_returns, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(return_owned, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(empty_return, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(fail_message, setup, test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(failure_names_task, setup,
-						teardown),
+						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(chained_failure, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(named, setup, teardown),
-		cmocka_unit_test_setup_teardown(return_twice, setup, teardown),
+						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(named, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(return_twice, setup, test_fixture_teardown),
 		cmocka_unit_test(fib_one_worker),
 		cmocka_unit_test(fib_two_workers),
 		cmocka_unit_test(nested_wait),
-		cmocka_unit_test_setup_teardown(bad_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(bad_input, setup, test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(stress_chain_and_fan_in, setup,
-						teardown),
+						test_fixture_teardown),
 	};
 	return cmocka_run_group_tests_name("tasks", tests, NULL, NULL);
 }

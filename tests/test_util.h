@@ -175,4 +175,35 @@ static inline uint64_t test_time_seed(void)
 	       ((uint64_t)getpid() << 32);
 }
 
+/* The usual case fixture: a fresh runtime with `workers` workers and a
+ * gate; teardown opens the gate before shutting down, so a case that
+ * fails half-way does not leave a body blocked. */
+struct test_fixture {
+	troupe *rt;
+	struct test_gate gate;
+};
+
+static inline int test_fixture_setup(void **state, unsigned workers)
+{
+	struct test_fixture *f = calloc(1, sizeof *f);
+	if (f == NULL)
+		return -1;
+	troupe_config cfg = {.num_workers = workers};
+	if (troupe_init(&f->rt, &cfg) != TROUPE_OK) {
+		free(f);
+		return -1;
+	}
+	*state = f;
+	return 0;
+}
+
+static inline int test_fixture_teardown(void **state)
+{
+	struct test_fixture *f = *state;
+	atomic_store(&f->gate.open, 1);
+	troupe_err e = troupe_shutdown(f->rt);
+	free(f);
+	return e == TROUPE_OK ? 0 : -1;
+}
+
 #endif
