@@ -15,14 +15,11 @@
 
 #include "test_util.h"
 
-/* Every case gets a fresh runtime with 2 workers and a gate; test_fixture_teardown opens
- * the gate before shutting down, so a case that fails half-way does not
- * leave a body blocked. */
+/* Every case gets a fresh runtime with 2 workers (see test_fixture_setup). */
 static int setup(void **state)
 {
 	return test_fixture_setup(state, 2);
 }
-
 
 /* A pending ref: a gated task that has started (so no get can run it
  * inline), until the test opens f->gate. */
