@@ -18,6 +18,39 @@ char troupe__tsan_grace;
  * cost of RCU off the per-object path, and bounds what waits to be freed. */
 #define RECLAIM_BATCH 4096
 
+/* Each thread remembers the objects it last made or found, so the get and
+ * the release that follow a submit (or the calls on one actor handle) skip
+ * the table's lookup.  An entry is only a hint about memory, and memory is
+ * what it must not get wrong: it is trusted only while no batch of retired
+ * objects has been freed since it was written.  reclaim_gen counts those
+ * batches (every runtime's, and every runtime's end), and is bumped before
+ * the batch's grace period starts; an entry is written only for an object
+ * seen live (refs > 0) after its gen was read, so that object's own
+ * retirement, and the bump before its freeing, come later.  A reader that
+ * then finds gen unchanged inside its read-side section is one that grace
+ * period waits for: the object's memory is there until the section ends.
+ * Whether the object is still the one named is checked as for a table hit
+ * (its refs); a dead entry falls back to the table. */
+#define LOOKUP_CACHE 8 /* entries per thread, direct-mapped by id */
+struct cache_entry {
+	uint64_t id;
+	struct troupe__obj *o;
+	uint64_t gen;
+};
+static TROUPE__TLS struct cache_entry lookup_cache[LOOKUP_CACHE];
+static _Atomic uint64_t reclaim_gen = 1;
+
+static void cache_fill(struct troupe__obj *o, uint64_t gen)
+{
+	lookup_cache[o->id % LOOKUP_CACHE] = (struct cache_entry){o->id, o, gen};
+}
+
+/* Called before freeing objects that may be in some thread's cache. */
+static void cache_invalidate(void)
+{
+	atomic_fetch_add_explicit(&reclaim_gen, 1, memory_order_seq_cst);
+}
+
 static uint64_t mix64(uint64_t x)
 {
 	/* splitmix64's finalizer: ids are sequential, the table wants their
@@ -125,6 +158,7 @@ static void reclaim_list(struct troupe__obj *list)
 {
 	if (list == NULL)
 		return;
+	cache_invalidate();
 	troupe__rcu_synchronize();
 	while (list != NULL) {
 		struct troupe__obj *n = list->retired_next;
@@ -139,7 +173,9 @@ void troupe__objtab_fini(struct troupe__objtab *t)
 	struct troupe__obj *o;
 
 	reclaim_list(atomic_exchange(&t->retired, NULL));
-	/* No reader is left: remove and free directly. */
+	/* No reader is left: remove and free directly (past every thread's
+	 * cached hints). */
+	cache_invalidate();
 	troupe__rcu_lock();
 	cds_lfht_for_each_entry(t->ht, &it, o, node)
 	{
@@ -185,6 +221,8 @@ void troupe__obj_insert(troupe *rt, struct troupe__obj *o, uint8_t kind,
 			unsigned internal)
 {
 	struct troupe__objtab *t = &rt->objs;
+	/* Any gen will do: nobody else can release o before we return. */
+	uint64_t gen = atomic_load_explicit(&reclaim_gen, memory_order_relaxed);
 	cds_lfht_node_init(&o->node);
 	o->kind = kind;
 	atomic_init(&o->refs, TROUPE__USER_REF + internal);
@@ -220,6 +258,7 @@ void troupe__obj_insert(troupe *rt, struct troupe__obj *o, uint8_t kind,
 			break;
 	}
 	troupe__rcu_unlock();
+	cache_fill(o, gen);
 	if ((seq & (GROW_CHECK - 1)) == 0)
 		grow_check(t, seq);
 }
@@ -243,17 +282,29 @@ troupe_err troupe__obj_lookup_any(troupe *rt, uint64_t id,
 		return TROUPE_EINVAL;
 	if ((id & ~(((uint64_t)1 << TROUPE__ID_SEQ_BITS) - 1)) != t->tag)
 		return TROUPE_EFOREIGN;
+	/* Acquire: an entry is trusted only if no bump since it was written
+	 * (see lookup_cache); reading the bump that freed it would tell. */
+	uint64_t gen = atomic_load_explicit(&reclaim_gen, memory_order_acquire);
+	struct cache_entry *e = &lookup_cache[id % LOOKUP_CACHE];
+	/* Relaxed refs loads: a caller racing its own release is outside the
+	 * contract; they catch the sequential misuse (use after release). */
+	if (e->id == id && e->gen == gen &&
+	    atomic_load_explicit(&e->o->refs, memory_order_relaxed) >=
+		    TROUPE__USER_REF) {
+		troupe__tsan_acquire(e->o); /* as for the table's pointer */
+		*out = e->o;
+		return TROUPE_OK;
+	}
 	cds_lfht_lookup(t->ht, mix64(id), match_id, &id, &it);
 	struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
 	if (n == NULL)
 		return TROUPE_ESTALE;
 	struct troupe__obj *o = caa_container_of(n, struct troupe__obj, node);
 	troupe__tsan_acquire(o); /* rcu_dereference in the lookup */
-	/* Relaxed: a caller racing its own release is outside the contract;
-	 * this catches the sequential misuse (use after release). */
 	if (atomic_load_explicit(&o->refs, memory_order_relaxed) <
 	    TROUPE__USER_REF)
 		return TROUPE_ESTALE;
+	cache_fill(o, gen);
 	*out = o;
 	return TROUPE_OK;
 }

@@ -275,6 +275,55 @@ static void get_timeouts(void **state)
 	assert_int_equal(troupe_release(f->rt, fr), TROUPE_OK);
 }
 
+/* A ref used after its release stays ESTALE once its memory is gone: the
+ * thread's lookup hints (lib/objtab.c) must not outlive the objects they
+ * name.  This thread leaves a hint for `first` and releases it; another
+ * thread then releases many more objects than one reclaim batch, which
+ * frees `first`.  Under ASan, a hint trusted past that reads freed memory. */
+enum { CHURN = 20000 };
+
+static void *churn(void *arg)
+{
+	troupe *rt = arg;
+	for (int i = 0; i < CHURN; i++) {
+		troupe_ref r;
+		if (troupe_put_i64(rt, i, &r) != TROUPE_OK ||
+		    troupe_release(rt, r) != TROUPE_OK)
+			return (void *)1;
+	}
+	return NULL;
+}
+
+static void stale_after_reclaim(void **state)
+{
+	struct test_fixture *f = *state;
+	troupe *rt = f->rt;
+	troupe_ref first, held;
+	int64_t v;
+	assert_int_equal(troupe_put_i64(rt, 42, &held), TROUPE_OK);
+	assert_int_equal(troupe_put_i64(rt, 7, &first), TROUPE_OK);
+	assert_int_equal(troupe_get_i64(rt, first, 0, &v), TROUPE_OK);
+	assert_int_equal(troupe_release(rt, first), TROUPE_OK);
+	assert_int_equal(troupe_get_i64(rt, first, 0, &v), TROUPE_ESTALE);
+	for (int round = 0; round < 3; round++) {
+		pthread_t th;
+		void *res;
+		assert_int_equal(pthread_create(&th, NULL, churn, rt), 0);
+		assert_int_equal(pthread_join(th, &res), 0);
+		assert_null(res);
+		/* Batches are freed by the pool: give it a moment. */
+		usleep(20000);
+		assert_int_equal(troupe_get_i64(rt, first, 0, &v),
+				 TROUPE_ESTALE);
+		assert_int_equal(troupe_release(rt, first), TROUPE_ESTALE);
+		assert_int_equal(troupe_retain(rt, first), TROUPE_ESTALE);
+		/* One still held is found throughout. */
+		assert_int_equal(troupe_get_i64(rt, held, 0, &v), TROUPE_OK);
+		assert_int_equal(v, 42);
+	}
+	assert_int_equal(troupe_release(rt, held), TROUPE_OK);
+}
+
 static void refcounts(void **state)
 {
 	struct test_fixture *f = *state;
@@ -744,6 +793,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(typed_helpers, setup, test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(get_timeouts, setup, test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(refcounts, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(stale_after_reclaim, setup,
+						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(wait_semantics, setup,
 						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(on_ready_once, setup, test_fixture_teardown),
