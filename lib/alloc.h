@@ -10,8 +10,10 @@
 #define TROUPE_ALLOC_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #ifdef TROUPE_LIBC_MALLOC
 static inline void *troupe__malloc(size_t n) { return malloc(n); }
@@ -36,5 +38,29 @@ static inline void *troupe__zalloc_aligned(size_t n, size_t align)
 	return mi_zalloc_aligned(n, align);
 }
 #endif
+
+/* A block for a large value about to be filled by a copy.  Fresh memory
+ * costs a page fault per 4 KiB touched, which dominates the copy itself;
+ * asking for transparent huge pages over the block's 2 MiB-aligned middle
+ * takes one fault per 2 MiB instead (measured: a 100 MiB troupe_put went
+ * from ~1.6 to ~4.9 GB/s, bench/README.md).  Only a hint: where THP is off
+ * or memory is fragmented the kernel falls back to small pages. */
+#define TROUPE__LARGE_VALUE ((size_t)8 << 20)
+#define TROUPE__HUGE_PAGE ((uintptr_t)2 << 20)
+
+static inline void *troupe__malloc_large(size_t n)
+{
+	void *p = troupe__malloc(n);
+#ifdef MADV_HUGEPAGE
+	if (p != NULL && n >= TROUPE__LARGE_VALUE) {
+		uintptr_t lo = ((uintptr_t)p + TROUPE__HUGE_PAGE - 1) &
+			       ~(TROUPE__HUGE_PAGE - 1);
+		uintptr_t hi = ((uintptr_t)p + n) & ~(TROUPE__HUGE_PAGE - 1);
+		if (hi > lo)
+			(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+	}
+#endif
+	return p;
+}
 
 #endif

@@ -531,7 +531,7 @@ bool troupe__obj_resolve_value(troupe *rt, struct troupe__obj *o,
 			memcpy(o->inl, data, size);
 		o->data = o->inl;
 	} else {
-		void *copy = troupe__malloc(size);
+		void *copy = troupe__malloc_large(size);
 		if (copy == NULL) {
 			o->err = TROUPE_ENOMEM;
 			o->data = "out of memory storing a value";
