@@ -140,8 +140,9 @@ TROUPE_API troupe_err troupe_init(troupe **rt, const troupe_config *cfg);
  * nothing (the runtime struct itself is recycled, never unmapped); refs of
  * a runtime that was shut down are dead.  Calls already under way on other
  * threads (other than blocked get/wait) must finish before shutdown starts.
- * Call it from a thread outside rt's pool and outside any on_ready
- * callback: there it gets TROUPE_EINVAL. */
+ * Call it from a thread outside rt's pool, outside any on_ready callback
+ * and outside rt's bodies (including one a get runs on the calling thread):
+ * there it gets TROUPE_EINVAL. */
 TROUPE_API troupe_err troupe_shutdown(troupe *rt);
 
 /* Number of worker threads rt was started with (not counting the extra ones
@@ -185,7 +186,12 @@ TROUPE_API troupe_err troupe_release(troupe *rt, troupe_ref ref);
  * code it failed with), *value untouched.  TROUPE_ETIMEDOUT leaves the
  * object untouched.  value may be NULL to only wait.  Inside a body, a get
  * never deadlocks the pool: the worker runs the awaited task itself when it
- * has not started, else the pool adds a thread while this one waits. */
+ * has not started, else the pool adds a thread while this one waits.  From
+ * any other thread, a get with no timeout (negative) likewise runs the
+ * awaited task on the calling thread when no worker has started it yet —
+ * the result comes without a round trip through the pool; with a timeout
+ * it never does (a body could outlast it).  Actor calls always run on the
+ * pool. */
 TROUPE_API troupe_err troupe_get(troupe *rt, troupe_ref ref, double timeout_s,
 				 troupe_value *value);
 

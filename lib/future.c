@@ -108,6 +108,43 @@ static void unhook(troupe *rt, struct troupe__obj *o, struct sleeper_node *n)
 		cpu_relax();
 }
 
+/* An outside thread that would wait with no deadline for a task nobody has
+ * started runs it itself, as a waiting worker does: the result comes
+ * without a hand-off to a worker and back (what a submit -> get round trip
+ * costs), and the thread was going to sit idle until then anyway.  Not with
+ * a deadline: a body may outlast it.  Shutdown waits for such bodies before
+ * it takes the runtime apart (seq_cst here and there: either it sees our
+ * count, or we see `stopping` and do not start).  True if o is done. */
+struct inline_frame {
+	troupe *rt;
+	struct inline_frame *outer;
+};
+/* The runtimes whose bodies this thread is running in a get, innermost
+ * first (a body may get from another runtime in turn). */
+static TROUPE__TLS struct inline_frame *inline_frames;
+
+static bool run_inline_outside(troupe *rt, struct troupe__obj *o)
+{
+	struct inline_frame f = {rt, inline_frames};
+	atomic_fetch_add(&rt->external_running, 1);
+	bool ran = false;
+	if (!atomic_load(&rt->stopping)) {
+		inline_frames = &f;
+		ran = troupe__task_run_inline(rt, o);
+		inline_frames = f.outer;
+	}
+	atomic_fetch_sub(&rt->external_running, 1);
+	return ran && troupe__obj_done(o);
+}
+
+bool troupe__in_inline_body(troupe *rt)
+{
+	for (struct inline_frame *f = inline_frames; f != NULL; f = f->outer)
+		if (f->rt == rt)
+			return true;
+	return false;
+}
+
 /* Waits (blocks) until o resolved or the deadline passed; o is held by the
  * caller.  Inside a body: first runs o's task itself when it has not
  * started, and blocks only with compensation. */
@@ -123,6 +160,8 @@ static bool await(troupe *rt, struct troupe__obj *o, int64_t deadline)
 		if (troupe__obj_done(o))
 			return true;
 	}
+	if (self == NULL && deadline < 0 && run_inline_outside(rt, o))
+		return true;
 	int64_t spin_until = troupe__now_ns() + GET_SPIN_NS;
 	if (deadline >= 0 && deadline < spin_until)
 		spin_until = deadline;

@@ -57,6 +57,8 @@ struct troupe {
 	/* Threads outside the pool blocked in get/wait: shutdown waits for
 	 * them to leave before freeing what they touch. */
 	alignas(TROUPE__CACHELINE) _Atomic int external_blocked;
+	/* Outside threads running a task inline in a get (future.c). */
+	_Atomic int external_running;
 
 	pthread_rwlock_t fn_lock;
 	struct troupe__fn_entry *fns[TROUPE__FN_BUCKETS];
@@ -80,6 +82,8 @@ static inline bool troupe__stopping(troupe *rt)
 
 /* True inside an on_ready callback (future.c). */
 bool troupe__in_callback(void);
+/* True while this (outside) thread runs one of rt's bodies in a get. */
+bool troupe__in_inline_body(troupe *rt);
 
 /* Runs the posted completions on the calling thread; how many ran. */
 size_t troupe__dispatch(troupe *rt);

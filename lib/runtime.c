@@ -115,6 +115,7 @@ troupe_err troupe_init(troupe **out, const troupe_config *cfg)
 	if (rt == NULL)
 		return TROUPE_ENOMEM;
 	atomic_init(&rt->external_blocked, 0);
+	atomic_init(&rt->external_running, 0);
 	troupe_err err = troupe__objtab_init(&rt->objs);
 	if (err != TROUPE_OK)
 		goto fail_objs;
@@ -171,7 +172,7 @@ troupe_err troupe_num_workers(troupe *rt, unsigned *n)
 troupe_err troupe_shutdown(troupe *rt)
 {
 	if (rt == NULL || troupe__sched_self(rt) != NULL ||
-	    troupe__in_callback())
+	    troupe__in_callback() || troupe__in_inline_body(rt))
 		return TROUPE_EINVAL;
 	bool was = false;
 	if (!atomic_compare_exchange_strong(&rt->stopping, &was, true))
@@ -181,7 +182,10 @@ troupe_err troupe_shutdown(troupe *rt)
 	/* 1. Resolve what is pending: blocked getters (ours and bodies')
 	 *    return, callbacks run, dependents fail without running. */
 	troupe__objtab_resolve_all(rt);
-	/* 2. Workers finish the body they are in and exit. */
+	/* 2. Workers, and outside threads running a task in their get,
+	 *    finish the body they are in; workers exit. */
+	while (atomic_load(&rt->external_running) > 0)
+		sched_yield();
 	troupe__sched_join(rt);
 	/* 3. Drop what is still queued (its refs are resolved already), and
 	 *    resolve what the bodies that ran meanwhile left pending, until

@@ -824,6 +824,109 @@ static void nested_wait(void **state)
 	nested_wait_on(2);
 }
 
+/* Body: returns the calling thread's pthread_t (as an i64). */
+static void whoami_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
+		      size_t nargs)
+{
+	(void)rt, (void)args, (void)nargs;
+	troupe_return_i64(ctx, (int64_t)(uintptr_t)pthread_self());
+}
+
+/* A get with no timeout from an outside thread runs a task no worker has
+ * started on the calling thread; a get with a timeout never does. */
+static void get_runs_unstarted_task(void **state)
+{
+	struct test_fixture *f = *state;
+	troupe *rt = f->rt;
+	troupe_ref gates[2], r;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(test_submit_gate(rt, &f->gate, &gates[i]),
+				 TROUPE_OK);
+	TEST_WAIT_UNTIL(atomic_load(&f->gate.started) == 2);
+	assert_int_equal(atomic_load(&f->gate.started), 2); /* pool busy */
+
+	assert_int_equal(troupe_submit(rt, whoami_fn, NULL, 0, NULL, &r),
+			 TROUPE_OK);
+	int64_t who = 0;
+	assert_int_equal(troupe_get_i64(rt, r, 0.05, &who), TROUPE_ETIMEDOUT);
+	assert_int_equal(troupe_get_i64(rt, r, -1, &who), TROUPE_OK);
+	assert_true(pthread_equal((pthread_t)(uintptr_t)who, pthread_self()));
+	assert_int_equal(troupe_release(rt, r), TROUPE_OK);
+
+	/* Once the pool is free again, tasks run there as before. */
+	atomic_store(&f->gate.open, 1);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(get_i64(rt, gates[i]), 7);
+		assert_int_equal(troupe_release(rt, gates[i]), TROUPE_OK);
+	}
+	assert_int_equal(atomic_load(&f->gate.finished), 2);
+}
+
+struct slow_run {
+	troupe *rt;
+	troupe_ref ref;
+	troupe_err got;
+	atomic_int started, finished;
+};
+
+/* Body: args[0] a struct slow_run *; takes 100 ms, submitting along the
+ * way (refused once shutdown began), then returns 1. */
+static void slow_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
+		    size_t nargs)
+{
+	(void)nargs;
+	struct slow_run *s = test_ptr_of(&args[0]);
+	atomic_store(&s->started, 1);
+	for (int i = 0; i < 10; i++) {
+		troupe_ref r;
+		test_sleep_ms(10);
+		if (troupe_submit(rt, noop_fn, NULL, 0, NULL, &r) == TROUPE_OK)
+			troupe_release(rt, r);
+	}
+	atomic_store(&s->finished, 1);
+	troupe_return_i64(ctx, 1);
+}
+
+static void *slow_getter(void *arg)
+{
+	struct slow_run *s = arg;
+	s->got = troupe_get(s->rt, s->ref, -1, NULL);
+	return NULL;
+}
+
+/* troupe_shutdown waits for a body an outside thread runs in its get, as
+ * it waits for the workers' bodies: it does not return while the body
+ * runs, and the body's own calls meanwhile fail cleanly (ESHUTDOWN). */
+static void shutdown_waits_for_inline_body(void **state)
+{
+	(void)state;
+	troupe *rt;
+	troupe_config cfg = {.num_workers = 1};
+	assert_int_equal(troupe_init(&rt, &cfg), TROUPE_OK);
+	struct test_gate gate = {0};
+	troupe_ref g;
+	assert_int_equal(test_submit_gate(rt, &gate, &g), TROUPE_OK);
+	TEST_WAIT_UNTIL(atomic_load(&gate.started) == 1);
+	assert_int_equal(atomic_load(&gate.started), 1); /* the worker's busy */
+
+	struct slow_run s = {.rt = rt, .got = TROUPE_EINVAL};
+	struct slow_run *sp = &s;
+	troupe_arg arg = TEST_PTR_ARG(sp);
+	assert_int_equal(troupe_submit(rt, slow_fn, &arg, 1, NULL, &s.ref),
+			 TROUPE_OK);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, slow_getter, &s), 0);
+	TEST_WAIT_UNTIL(atomic_load(&s.started) == 1);
+	assert_int_equal(atomic_load(&s.started), 1); /* running in the get */
+
+	atomic_store(&gate.open, 1);
+	assert_int_equal(troupe_shutdown(rt), TROUPE_OK);
+	assert_int_equal(atomic_load(&s.finished), 1);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	/* The body's result, or shutdown's if it resolved the ref first. */
+	assert_true(s.got == TROUPE_OK || s.got == TROUPE_ESHUTDOWN);
+}
+
 static void bad_input(void **state)
 {
 	struct test_fixture *f = *state;
@@ -936,6 +1039,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(inline_args, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(get_runs_unstarted_task, setup,
+						test_fixture_teardown),
+		cmocka_unit_test(shutdown_waits_for_inline_body),
 		cmocka_unit_test_setup_teardown(ref_args, setup, test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(multi_returns, setup, test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(return_owned, setup, test_fixture_teardown),
