@@ -42,23 +42,12 @@ struct shared_locks {
  * state (the bench's memory-per-idle-actor figure). */
 struct troupe__actor {
 	struct troupe__obj obj; /* first: the table frees the whole block */
-	struct troupe__job turn;
+	/* What every call reads: written only as the actor starts, idles,
+	 * or dies — kept off the lines the turn writes per call. */
 	const troupe_class *cls;
-	char *name;                /* registered under it, or NULL */
-	struct troupe__task *ctor; /* kept while restarts may need it */
-	/* The mailbox: calls, any thread may push; one turn pops (a lock
-	 * orders the turns of an actor with max_concurrency > 1). */
-	struct __cds_wfcq_head mb_head;
-	struct cds_wfcq_tail mb_tail;
 	struct shared_locks *locks; /* only with max_concurrency > 1 */
-	/* Turn-private (with max_concurrency > 1: under locks->rw). */
-	struct blocked *blocked;
-	char *death; /* why it is dead (for EACTOR messages) */
-	_Atomic unsigned active;  /* turns scheduled or running */
-	_Atomic unsigned pending; /* calls queued or running */
-	int restarts_left;
-	int max_task_retries;
 	unsigned max_pending;
+	int max_task_retries;
 	uint16_t max_concurrency;
 	_Atomic uint8_t phase;
 	/* troupe_actor_kill: 1 = kill, 2 = kill and restart if allowed. */
@@ -68,8 +57,28 @@ struct troupe__actor {
 	bool detached;
 	bool constructed; /* the constructor succeeded: fini is due */
 	bool torn_down;   /* shutdown freed its calls already */
+	_Atomic unsigned active;  /* turns scheduled or running */
+	_Atomic unsigned pending; /* calls queued or running */
+	/* The mailbox: calls, any thread may push at the tail; one turn pops
+	 * at the head (a lock orders the turns of an actor with
+	 * max_concurrency > 1).  The two ends are 64 bytes apart, so callers
+	 * and the turn do not write one cache line. */
+	struct cds_wfcq_tail mb_tail;
+	struct troupe__job turn;
+	char *name;                /* registered under it, or NULL */
+	struct troupe__task *ctor; /* kept while restarts may need it */
+	/* Turn-private (with max_concurrency > 1: under locks->rw). */
+	struct blocked *blocked;
+	char *death; /* why it is dead (for EACTOR messages) */
+	int restarts_left;
+	struct __cds_wfcq_head mb_head;
 	alignas(16) unsigned char state[];
 };
+
+_Static_assert(offsetof(struct troupe__actor, mb_head) -
+			       offsetof(struct troupe__actor, mb_tail) >=
+		       64,
+	       "the mailbox's ends share a cache line");
 
 static struct troupe__actor *actor_of(struct troupe__obj *o)
 {
