@@ -316,16 +316,18 @@ void troupe__obj_ref(struct troupe__obj *o)
 	atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
 }
 
-void troupe__obj_retire(troupe *rt, struct troupe__obj *o)
+/* Takes o out of the table; inside a read-side section. */
+static void unlink_obj(troupe *rt, struct troupe__obj *o)
 {
-	struct troupe__objtab *t = &rt->objs;
-
-	troupe__rcu_lock();
-	int r = cds_lfht_del(t->ht, &o->node);
-	troupe__rcu_unlock();
+	int r = cds_lfht_del(rt->objs.ht, &o->node);
 	assert(r == 0);
 	(void)r;
+}
 
+/* o is out of the table: frees it after a grace period (batched). */
+static void retire_unlinked(troupe *rt, struct troupe__obj *o)
+{
+	struct troupe__objtab *t = &rt->objs;
 	struct troupe__obj *head =
 		atomic_load_explicit(&t->retired, memory_order_relaxed);
 	do
@@ -362,12 +364,29 @@ void troupe__obj_retire(troupe *rt, struct troupe__obj *o)
 	troupe__sched_push(rt, &j->job);
 }
 
+void troupe__obj_retire(troupe *rt, struct troupe__obj *o)
+{
+	troupe__rcu_lock();
+	unlink_obj(rt, o);
+	troupe__rcu_unlock();
+	retire_unlinked(rt, o);
+}
+
 void troupe__objtab_reclaim_job(troupe *rt, struct troupe__job *job)
 {
 	(void)rt;
 	struct reclaim_job *j = caa_container_of(job, struct reclaim_job, job);
 	reclaim_list(j->list);
 	troupe__free(j);
+}
+
+/* A value object's bytes go as soon as nobody references it. */
+static void drop_value(struct troupe__obj *o)
+{
+	if (o->free_fn != NULL) {
+		o->free_fn((void *)o->data);
+		o->free_fn = NULL;
+	}
 }
 
 static void destroy(troupe *rt, struct troupe__obj *o)
@@ -381,10 +400,7 @@ static void destroy(troupe *rt, struct troupe__obj *o)
 		troupe__actor_destroy(rt, o); /* retires it when done */
 		return;
 	}
-	if (o->free_fn != NULL) {
-		o->free_fn((void *)o->data);
-		o->free_fn = NULL;
-	}
+	drop_value(o);
 	troupe__obj_retire(rt, o);
 }
 
@@ -394,6 +410,20 @@ void troupe__obj_unref(troupe *rt, struct troupe__obj *o)
 	 * sees every other holder's writes (the usual refcount pattern). */
 	if (atomic_fetch_sub_explicit(&o->refs, 1, memory_order_acq_rel) == 1)
 		destroy(rt, o);
+}
+
+/* Drops one user ref of o; *last when it was o's last ref of any kind. */
+static troupe_err drop_user_ref(struct troupe__obj *o, bool *last)
+{
+	uint64_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);
+	do {
+		if (r < TROUPE__USER_REF)
+			return TROUPE_ESTALE;
+	} while (!atomic_compare_exchange_weak_explicit(
+		&o->refs, &r, r - TROUPE__USER_REF, memory_order_acq_rel,
+		memory_order_relaxed));
+	*last = r == TROUPE__USER_REF;
+	return TROUPE_OK;
 }
 
 /* Looks up a handle of the given kind for retain/release. */
@@ -432,11 +462,25 @@ troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind)
 	troupe__thread_enter();
 	troupe__rcu_lock();
 	troupe_err err = handle_lookup(rt, id, kind, &o);
+	if (err != TROUPE_OK || kind != TROUPE__OBJ_VALUE) {
+		troupe__rcu_unlock();
+		/* The caller's handle keeps o alive outside the section; an
+		 * actor's last release runs its teardown, so it comes after. */
+		if (err == TROUPE_OK)
+			err = troupe__obj_release_user(rt, o);
+		return err;
+	}
+	/* A value: the last release takes it out of the table in this same
+	 * section; its memory waits for a grace period after it. */
+	bool last = false;
+	err = drop_user_ref(o, &last);
+	if (last)
+		unlink_obj(rt, o);
 	troupe__rcu_unlock();
-	/* The caller's handle keeps o alive outside the section; the last
-	 * release may wait for a grace period, so it comes after it. */
-	if (err == TROUPE_OK)
-		err = troupe__obj_release_user(rt, o);
+	if (last) {
+		drop_value(o);
+		retire_unlinked(rt, o);
+	}
 	return err;
 }
 
@@ -454,16 +498,11 @@ troupe_err troupe__obj_retain_user(struct troupe__obj *o)
 
 troupe_err troupe__obj_release_user(troupe *rt, struct troupe__obj *o)
 {
-	uint64_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);
-	do {
-		if (r < TROUPE__USER_REF)
-			return TROUPE_ESTALE;
-	} while (!atomic_compare_exchange_weak_explicit(
-		&o->refs, &r, r - TROUPE__USER_REF, memory_order_acq_rel,
-		memory_order_relaxed));
-	if (r == TROUPE__USER_REF)
+	bool last = false;
+	troupe_err err = drop_user_ref(o, &last);
+	if (last)
 		destroy(rt, o);
-	return TROUPE_OK;
+	return err;
 }
 
 /* ---------------------------------------------------------- resolution */
