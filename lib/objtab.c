@@ -193,6 +193,9 @@ static void grow_check(struct troupe__objtab *t, uint64_t made)
 {
 	/* Relaxed: an estimate is all the sizing needs. */
 	uint64_t gone = atomic_load_explicit(&t->removed,
+					     memory_order_relaxed) +
+			/* and those out of the table, not yet freed */
+			atomic_load_explicit(&t->nretired,
 					     memory_order_relaxed);
 	uint64_t live = made > gone ? made - gone : 0;
 	unsigned long size = atomic_load_explicit(&t->sized_for,
@@ -338,13 +341,18 @@ static void retire_unlinked(troupe *rt, struct troupe__obj *o)
 	unsigned n = atomic_fetch_add_explicit(&t->nretired, 1,
 					       memory_order_relaxed) +
 		     1;
-	if (n < RECLAIM_BATCH)
-		return;
-	atomic_fetch_add_explicit(&t->removed, n, memory_order_relaxed);
-	/* Only the thread whose retirement filled the batch gets here (the
-	 * count restarts at 0 below); the batch it takes may hold a few more
-	 * objects that raced in, which is harmless. */
-	atomic_store_explicit(&t->nretired, 0, memory_order_relaxed);
+	/* Whoever takes a batch's worth off the count takes the list (which
+	 * may hold a few more, or fewer, objects that raced: harmless).  No
+	 * retirement is lost from the count: removed + nretired is the
+	 * number taken out of the table, which grow_check relies on. */
+	do
+		if (n < RECLAIM_BATCH)
+			return;
+	while (!atomic_compare_exchange_weak_explicit(
+		&t->nretired, &n, n - RECLAIM_BATCH, memory_order_relaxed,
+		memory_order_relaxed));
+	atomic_fetch_add_explicit(&t->removed, RECLAIM_BATCH,
+				  memory_order_relaxed);
 	/* Acquire: pairs with the release pushes, so each object's fields are
 	 * visible before it is freed. */
 	struct troupe__obj *list =

@@ -90,8 +90,8 @@ struct troupe__objtab {
 	uint64_t tag; /* this runtime's 12-bit number, shifted into place */
 	alignas(64) _Atomic uint64_t next_seq;
 	alignas(64) _Atomic(struct troupe__obj *) retired;
-	_Atomic unsigned nretired;
-	_Atomic uint64_t removed;       /* objects taken out, roughly */
+	_Atomic unsigned nretired;      /* retired, not yet in `removed` */
+	_Atomic uint64_t removed;       /* retired, in whole batches */
 	_Atomic unsigned long sized_for; /* the last size grow_check asked */
 	pthread_mutex_t stripe[TROUPE__STRIPES];
 };
