@@ -627,8 +627,13 @@ void troupe__actor_turn(troupe *rt, struct troupe__job *j)
 			}
 		}
 		if (n == BATCH) {
-			/* More may wait: to the back of the pool, so others
-			 * get their turn; this turn's hold goes with it. */
+			/* More may wait.  With nothing else queued, go on
+			 * here: requeueing would only hand the actor to
+			 * whichever worker wakes for it. */
+			if (!troupe__sched_work_waiting(rt))
+				continue;
+			/* Else to the back of the pool, so others get their
+			 * turn; this turn's hold goes with it. */
 			struct troupe__job *next = new_turn(a);
 			if (next != NULL) {
 				troupe__sched_push_back(rt, next);

@@ -200,6 +200,11 @@ static bool work_visible(troupe *rt)
 	return false;
 }
 
+bool troupe__sched_work_waiting(troupe *rt)
+{
+	return work_visible(rt);
+}
+
 /* ------------------------------------------------------------ waking */
 
 /* Wakes one parked worker, which starts out searching.  False if none was

@@ -95,6 +95,10 @@ void troupe__sched_push(troupe *rt, struct troupe__job *j);
  * that waited meanwhile. */
 void troupe__sched_push_back(troupe *rt, struct troupe__job *j);
 
+/* True when some job waits in the pool's queues (a hint: it may be gone
+ * by the time the caller acts on it). */
+bool troupe__sched_work_waiting(troupe *rt);
+
 /* A worker (w) is about to block: keep nbase workers able to run, starting
  * one if need be.  Pairs with troupe__sched_block_end. */
 void troupe__sched_block_begin(troupe *rt, struct troupe__worker *w);
