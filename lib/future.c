@@ -165,8 +165,9 @@ static bool await(troupe *rt, struct troupe__obj *o, int64_t deadline)
 	int64_t spin_until = troupe__now_ns() + GET_SPIN_NS;
 	if (deadline >= 0 && deadline < spin_until)
 		spin_until = deadline;
+	unsigned step = 0;
 	do {
-		troupe__spin_pause();
+		troupe__spin_pause(&step);
 		if (troupe__obj_done(o))
 			return true;
 	} while (troupe__now_ns() < spin_until);

@@ -108,9 +108,10 @@ void troupe__sched_block_end(troupe *rt, struct troupe__worker *w);
  * tasks that were run that way (claimed), which sit on top of its deque. */
 void troupe__sched_trim(troupe *rt, struct troupe__worker *w);
 
-/* One step of a spin-wait: a few pause instructions, then a yield to any
- * thread runnable on this CPU. */
-void troupe__spin_pause(void);
+/* One step of a spin-wait: a few pause instructions (~0.1 µs), and every
+ * 8th step a yield to any thread runnable on this CPU.  *step counts the
+ * steps; start it at 0. */
+void troupe__spin_pause(unsigned *step);
 
 /* Nanoseconds on the monotonic clock. */
 int64_t troupe__now_ns(void);

@@ -131,12 +131,14 @@ static void self(void **state)
 	test_sleep_ms(10);
 	int64_t t1 = troupe__now_ns();
 	assert_true(t1 - t0 >= 9000000);
+	unsigned step = 0;
 	for (int i = 0; i < 1000; i++) {
 		int64_t t = troupe__now_ns();
 		assert_true(t >= t1);
 		t1 = t;
-		troupe__spin_pause();
+		troupe__spin_pause(&step);
 	}
+	assert_int_equal(step, 1000);
 	assert_int_equal(troupe_shutdown(other), TROUPE_OK);
 	assert_int_equal(troupe_shutdown(rt), TROUPE_OK);
 }
