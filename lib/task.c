@@ -470,13 +470,14 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 			err = TROUPE_ENOMEM;
 	}
 	if (err == TROUPE_OK && nret > 0) {
-		/* Seq_cst, against shutdown's store of `stopping` before it
+		/* Against shutdown's seq_cst store of `stopping` before it
 		 * sweeps the table: either the sweep sees our objects (and
 		 * resolves them), or we see it has begun and back out, so
-		 * nothing is left pending.  (With no object made there is
-		 * nothing to leave pending.) */
-		atomic_thread_fence(memory_order_seq_cst);
-		if (atomic_load_explicit(&rt->stopping, memory_order_relaxed))
+		 * nothing is left pending.  The full barrier this needs between
+		 * our inserts and this load is cds_lfht_add's own (documented:
+		 * one after its commit), so no fence of ours.  (With no object
+		 * made there is nothing to leave pending.) */
+		if (atomic_load_explicit(&rt->stopping, memory_order_acquire))
 			err = TROUPE_ESHUTDOWN;
 	}
 	if (err != TROUPE_OK) {
