@@ -72,6 +72,8 @@ std::string with_unit(const std::string &name, double v)
 		return si(v) + "/s";
 	if (ends_with(name, "_us"))
 		return si(v) + " us";
+	if (ends_with(name, "_ns"))
+		return si(v) + " ns";
 	if (ends_with(name, "_s"))
 		return si(v) + " s";
 	if (ends_with(name, "_MiB"))

@@ -989,15 +989,18 @@ int child_pending_troupe(long n)
 	double submit_s = seconds_since(t0);
 	double after = rss_bytes();
 	blocker_release.store(1, std::memory_order_release);
+	t0 = Clock::now();
 	for (auto ref : refs) {
 		if ((e = troupe_get(rt, ref, -1, nullptr)) != TROUPE_OK)
 			return fail_child("troupe_get", e);
 		troupe_release(rt, ref);
 	}
+	double drain_s = seconds_since(t0);
 	if ((e = troupe_shutdown(rt)) != TROUPE_OK)
 		return fail_child("troupe_shutdown", e);
 	emit({{"bytes_per_task", (after - before) / double(n)},
-	      {"submit_per_s", double(n) / submit_s}});
+	      {"submit_per_s", double(n) / submit_s},
+	      {"drain_per_s", double(n) / drain_s}});
 	return 0;
 }
 
@@ -1431,6 +1434,78 @@ void create_1M_actors(benchmark::State &state)
 	state.counters["teardown_s"] = t["teardown_s"];
 }
 
+// Cost growth (issue 4, "Scaling"): N tasks pending at once, N live
+// actors, each N in a fresh child process (as the resource rows above).
+// One child per N; the row pairs read what it printed, so the table shows
+// space and time on rows of their own.
+std::map<std::string, Results> scale_results;
+
+const Results *scale_child(benchmark::State &state, const char *child,
+			   const char *env, long n)
+{
+	std::string key = std::string(child) + ":" + std::to_string(n);
+	auto it = scale_results.find(key);
+	if (it != scale_results.end())
+		return &it->second;
+	std::string err;
+	setenv(env, std::to_string(n).c_str(), 1);
+	Results r = run_child(child, &err);
+	unsetenv(env);
+	if (r.empty()) {
+		state.SkipWithError(err.c_str());
+		return nullptr;
+	}
+	Results &kept = scale_results[key];
+	kept = std::move(r);
+	return &kept;
+}
+
+// One figure of child `child` at N = the row's argument.
+void scale_row(benchmark::State &state, const char *child, const char *env,
+	       const char *key, const char *counter, double scale)
+{
+	const Results *r = nullptr;
+	for (auto _ : state)
+		r = scale_child(state, child, env, long(state.range(0)));
+	if (r == nullptr)
+		return;
+	auto it = r->find(key);
+	if (it == r->end()) {
+		state.SkipWithError((std::string(child) + " printed no " +
+				     key).c_str());
+		return;
+	}
+	// scale < 0: a rate turned into nanoseconds per item.
+	state.counters[counter] = scale < 0 ? 1e9 / it->second :
+					      it->second * scale;
+}
+
+void scale_pending_bytes(benchmark::State &state)
+{
+	scale_row(state, "pending_troupe", "TROUPE_BENCH_PENDING",
+		  "bytes_per_task", "B_per_task", 1);
+}
+void scale_pending_submit(benchmark::State &state)
+{
+	scale_row(state, "pending_troupe", "TROUPE_BENCH_PENDING",
+		  "submit_per_s", "submit_ns", -1);
+}
+void scale_pending_drain(benchmark::State &state)
+{
+	scale_row(state, "pending_troupe", "TROUPE_BENCH_PENDING",
+		  "drain_per_s", "get_release_ns", -1);
+}
+void scale_actors_bytes(benchmark::State &state)
+{
+	scale_row(state, "actors_troupe", "TROUPE_BENCH_ACTORS",
+		  "bytes_per_actor", "B_per_actor", 1);
+}
+void scale_actors_create(benchmark::State &state)
+{
+	scale_row(state, "actors_troupe", "TROUPE_BENCH_ACTORS",
+		  "create_per_s", "create_ns", -1);
+}
+
 } // namespace
 
 BENCHMARK(single_client_tasks_async)->UseRealTime();
@@ -1490,3 +1565,24 @@ int main(int argc, char **argv)
 	benchmark::Shutdown();
 	return 0;
 }
+
+// Cost growth: the first row of each N runs its child; the rows after it
+// read the same child's figures.
+#define SCALE_ROWS(fn, name, arg, hi)                                          \
+	BENCHMARK(fn)                                                          \
+		->Name(name)                                                   \
+		->ArgName(arg)                                                 \
+		->RangeMultiplier(10)                                          \
+		->Range(1000, hi)                                              \
+		->Iterations(1)                                                \
+		->UseRealTime()                                                \
+		->Unit(benchmark::kMillisecond)
+SCALE_ROWS(scale_pending_bytes, "scale_pending_tasks/bytes", "pending",
+	   10000000);
+SCALE_ROWS(scale_pending_submit, "scale_pending_tasks/submit", "pending",
+	   10000000);
+SCALE_ROWS(scale_pending_drain, "scale_pending_tasks/get",
+	   "pending", 10000000);
+SCALE_ROWS(scale_actors_bytes, "scale_live_actors/bytes", "actors", 1000000);
+SCALE_ROWS(scale_actors_create, "scale_live_actors/create", "actors",
+	   1000000);
