@@ -108,13 +108,6 @@ static void unhook(troupe *rt, struct troupe__obj *o, struct sleeper_node *n)
 		cpu_relax();
 }
 
-/* An outside thread that would wait with no deadline for a task nobody has
- * started runs it itself, as a waiting worker does: the result comes
- * without a hand-off to a worker and back (what a submit -> get round trip
- * costs), and the thread was going to sit idle until then anyway.  Not with
- * a deadline: a body may outlast it.  Shutdown waits for such bodies before
- * it takes the runtime apart (seq_cst here and there: either it sees our
- * count, or we see `stopping` and do not start).  True if o is done. */
 struct inline_frame {
 	troupe *rt;
 	struct inline_frame *outer;
@@ -123,6 +116,13 @@ struct inline_frame {
  * first (a body may get from another runtime in turn). */
 static TROUPE__TLS struct inline_frame *inline_frames;
 
+/* An outside thread that would wait with no deadline for a task nobody has
+ * started runs it itself, as a waiting worker does: the result comes
+ * without a hand-off to a worker and back (what a submit -> get round trip
+ * costs), and the thread was going to sit idle until then anyway.  Not with
+ * a deadline: a body may outlast it.  Shutdown waits for such bodies before
+ * it takes the runtime apart (seq_cst here and there: either it sees our
+ * count, or we see `stopping` and do not start).  True if o is done. */
 static bool run_inline_outside(troupe *rt, struct troupe__obj *o)
 {
 	struct inline_frame f = {rt, inline_frames};
