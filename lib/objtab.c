@@ -31,18 +31,34 @@ char troupe__tsan_grace;
  * period waits for: the object's memory is there until the section ends.
  * Whether the object is still the one named is checked as for a table hit
  * (its refs); a dead entry falls back to the table. */
-#define LOOKUP_CACHE 8 /* entries per thread, direct-mapped by id */
+/* Entries per thread, direct-mapped by id: enough that a batch of a
+ * thousand submits (or calls) is still remembered when its gets come. */
+#define LOOKUP_CACHE 1024
 struct cache_entry {
 	uint64_t id;
 	struct troupe__obj *o;
 	uint64_t gen;
 };
-static TROUPE__TLS struct cache_entry lookup_cache[LOOKUP_CACHE];
+/* Allocated on the thread's first fill (24 KiB), freed at its exit
+ * (troupe__objtab_thread_exit); NULL: every lookup goes to the table. */
+static TROUPE__TLS struct cache_entry *lookup_cache;
 static _Atomic uint64_t reclaim_gen = 1;
 
 static void cache_fill(struct troupe__obj *o, uint64_t gen)
 {
+	if (lookup_cache == NULL) {
+		lookup_cache = troupe__calloc(LOOKUP_CACHE,
+					      sizeof *lookup_cache);
+		if (lookup_cache == NULL)
+			return;
+	}
 	lookup_cache[o->id % LOOKUP_CACHE] = (struct cache_entry){o->id, o, gen};
+}
+
+void troupe__objtab_thread_exit(void)
+{
+	troupe__free(lookup_cache);
+	lookup_cache = NULL;
 }
 
 /* Called before freeing objects that may be in some thread's cache. */
@@ -288,10 +304,11 @@ troupe_err troupe__obj_lookup_any(troupe *rt, uint64_t id,
 	/* Acquire: an entry is trusted only if no bump since it was written
 	 * (see lookup_cache); reading the bump that freed it would tell. */
 	uint64_t gen = atomic_load_explicit(&reclaim_gen, memory_order_acquire);
-	struct cache_entry *e = &lookup_cache[id % LOOKUP_CACHE];
+	struct cache_entry *e =
+		lookup_cache != NULL ? &lookup_cache[id % LOOKUP_CACHE] : NULL;
 	/* Relaxed refs loads: a caller racing its own release is outside the
 	 * contract; they catch the sequential misuse (use after release). */
-	if (e->id == id && e->gen == gen &&
+	if (e != NULL && e->id == id && e->gen == gen &&
 	    atomic_load_explicit(&e->o->refs, memory_order_relaxed) >=
 		    TROUPE__USER_REF) {
 		troupe__tsan_acquire(e->o); /* as for the table's pointer */

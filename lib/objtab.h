@@ -140,6 +140,9 @@ void troupe__obj_unref(troupe *rt, struct troupe__obj *o);
  * Any thread, outside RCU read-side sections. */
 troupe_err troupe__handle_retain(troupe *rt, uint64_t id, uint8_t kind);
 troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind);
+
+/* Frees the calling thread's lookup hints (runtime.c, at thread exit). */
+void troupe__objtab_thread_exit(void);
 /* The user count itself. */
 troupe_err troupe__obj_retain_user(struct troupe__obj *o);
 troupe_err troupe__obj_release_user(troupe *rt, struct troupe__obj *o);

@@ -34,15 +34,18 @@ const char *troupe_strerror(troupe_err err)
  * concerns threads, not runtimes). */
 static pthread_key_t reg_key;
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
-static TROUPE__TLS bool registered;
+static TROUPE__TLS bool registered;     /* troupe has seen this thread */
+static TROUPE__TLS bool we_registered;  /* ... and registered it with RCU */
 
 static void unregister_at_exit(void *unused)
 {
 	(void)unused;
-	if (registered) {
+	troupe__objtab_thread_exit();
+	if (we_registered) {
 		urcu_memb_unregister_thread();
-		registered = false;
+		we_registered = false;
 	}
+	registered = false;
 }
 
 static void make_key(void)
@@ -54,15 +57,18 @@ void troupe__thread_enter(void)
 {
 	if (__builtin_expect(registered, 1))
 		return;
+	registered = true;
+	pthread_once(&reg_once, make_key);
+	/* The destructor runs at thread exit either way: it frees the
+	 * thread's lookup hints too. */
+	(void)pthread_setspecific(reg_key, (void *)1);
 	/* An application that uses liburcu-memb itself may have registered
 	 * this thread already; registering twice aborts inside liburcu.  Then
 	 * the registration is the application's, and so is undoing it. */
-	registered = true;
 	if (URCU_TLS(urcu_memb_reader).registered)
 		return;
-	pthread_once(&reg_once, make_key);
 	urcu_memb_register_thread();
-	(void)pthread_setspecific(reg_key, (void *)1);
+	we_registered = true;
 }
 
 /* ---------------------------------------------------------- lifecycle */
