@@ -194,7 +194,7 @@ static struct troupe__job *find_work(struct troupe__worker *w)
 	return t;
 }
 
-static bool work_visible(troupe *rt)
+bool troupe__sched_work_waiting(troupe *rt)
 {
 	struct troupe__sched *s = &rt->sched;
 	if (!injection_empty(s))
@@ -204,11 +204,6 @@ static bool work_visible(troupe *rt)
 		if (troupe__deque_size(&s->workers[i]->dq) > 0)
 			return true;
 	return false;
-}
-
-bool troupe__sched_work_waiting(troupe *rt)
-{
-	return work_visible(rt);
 }
 
 /* ------------------------------------------------------------ waking */
@@ -284,7 +279,7 @@ static void stop_searching(troupe *rt, struct troupe__worker *w)
 	w->searching = false;
 	/* The last searcher to find work hands the search on, if there is
 	 * more work to find. */
-	if (atomic_fetch_sub(&s->n_searching, 1) == 1 && work_visible(rt))
+	if (atomic_fetch_sub(&s->n_searching, 1) == 1 && troupe__sched_work_waiting(rt))
 		notify(rt);
 }
 
@@ -307,7 +302,7 @@ static void park(troupe *rt, struct troupe__worker *w)
 	 * with the fence in notify: either the pusher sees us parked, or we see
 	 * its task. */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (work_visible(rt) || troupe__stopping(rt)) {
+	if (troupe__sched_work_waiting(rt) || troupe__stopping(rt)) {
 		pthread_mutex_lock(&s->park_lock);
 		if (w->on_parked_list) {
 			struct troupe__worker **pp = &s->parked;
@@ -534,7 +529,7 @@ void troupe__sched_block_begin(troupe *rt, struct troupe__worker *w)
 		    !troupe__stopping(rt))
 			(void)start_worker(rt); /* at the cap: carry on */
 		pthread_mutex_unlock(&s->grow_lock);
-	} else if (work_visible(rt)) {
+	} else if (troupe__sched_work_waiting(rt)) {
 		notify(rt);
 	}
 }
