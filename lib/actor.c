@@ -206,7 +206,7 @@ static struct troupe__task *mailbox_pop(struct troupe__actor *a)
 	struct cds_wfcq_node *n;
 	if (a->locks != NULL)
 		pthread_mutex_lock(&a->locks->pop);
-	n = __cds_wfcq_dequeue_blocking(&a->mb_head, &a->mb_tail);
+	n = troupe__wfcq_pop(&a->mb_head, &a->mb_tail);
 	if (a->locks != NULL)
 		pthread_mutex_unlock(&a->locks->pop);
 	if (n == NULL)

@@ -539,7 +539,7 @@ troupe_err troupe_completion_fd(troupe *rt, int *fd)
 
 size_t troupe__dispatch(troupe *rt)
 {
-	struct cds_wfcq_head h;
+	struct __cds_wfcq_head h;
 	struct cds_wfcq_tail t;
 	size_t ran = 0;
 
@@ -549,11 +549,11 @@ size_t troupe__dispatch(troupe *rt)
 	 * makes the fd readable again, so none is left unsignalled. */
 	ssize_t rd = read(rt->cq_fd, &cnt, sizeof cnt);
 	(void)rd; /* EAGAIN: nothing was signalled */
-	cds_wfcq_init(&h, &t);
-	__cds_wfcq_splice_blocking(&h, &t, &rt->cq_head, &rt->cq_tail);
+	__cds_wfcq_init(&h, &t);
+	troupe__wfcq_splice(&h, &t, &rt->cq_head, &rt->cq_tail);
 	pthread_mutex_unlock(&rt->cq_lock);
 	struct cds_wfcq_node *n;
-	while ((n = __cds_wfcq_dequeue_blocking(&h, &t)) != NULL) {
+	while ((n = troupe__wfcq_pop(&h, &t)) != NULL) {
 		struct ready_node *r =
 			caa_container_of(n, struct ready_node, qnode);
 		troupe__tsan_acquire(r); /* pairs with post */

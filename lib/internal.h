@@ -49,7 +49,7 @@ struct troupe {
 
 	/* Posted completions (troupe_on_ready_post) waiting for
 	 * troupe_dispatch, and the eventfd that signals them. */
-	alignas(TROUPE__CACHELINE) struct cds_wfcq_head cq_head;
+	alignas(TROUPE__CACHELINE) struct __cds_wfcq_head cq_head;
 	struct cds_wfcq_tail cq_tail;
 	pthread_mutex_t cq_lock; /* one dispatcher at a time */
 	int cq_fd;

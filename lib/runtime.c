@@ -130,7 +130,7 @@ troupe_err troupe_init(troupe **out, const troupe_config *cfg)
 		err = TROUPE_ESYSTEM;
 		goto fail_fd;
 	}
-	cds_wfcq_init(&rt->cq_head, &rt->cq_tail);
+	__cds_wfcq_init(&rt->cq_head, &rt->cq_tail);
 	pthread_mutex_init(&rt->cq_lock, NULL);
 	pthread_rwlock_init(&rt->fn_lock, NULL);
 	err = troupe__actors_init(rt);
@@ -156,7 +156,6 @@ fail_sched:
 	troupe__actors_fini(rt);
 	pthread_rwlock_destroy(&rt->fn_lock);
 	pthread_mutex_destroy(&rt->cq_lock);
-	cds_wfcq_destroy(&rt->cq_head, &rt->cq_tail);
 	close(rt->cq_fd);
 fail_fd:
 	troupe__objtab_fini(&rt->objs);
@@ -214,7 +213,6 @@ troupe_err troupe_shutdown(troupe *rt)
 	troupe__actors_fini(rt);
 	pthread_rwlock_destroy(&rt->fn_lock);
 	pthread_mutex_destroy(&rt->cq_lock);
-	cds_wfcq_destroy(&rt->cq_head, &rt->cq_tail);
 	close(rt->cq_fd);
 	rt_recycle(rt); /* still marked stopping */
 	return TROUPE_OK;

@@ -58,6 +58,31 @@ void troupe__spin_pause(unsigned *step)
 		sched_yield();
 }
 
+struct cds_wfcq_node *troupe__wfcq_pop(struct __cds_wfcq_head *head,
+				       struct cds_wfcq_tail *tail)
+{
+	unsigned step = 0;
+	for (;;) {
+		struct cds_wfcq_node *n =
+			__cds_wfcq_dequeue_nonblocking(head, tail);
+		if (n != CDS_WFCQ_WOULDBLOCK)
+			return n;
+		troupe__spin_pause(&step);
+	}
+}
+
+void troupe__wfcq_splice(struct __cds_wfcq_head *dst_head,
+			 struct cds_wfcq_tail *dst_tail,
+			 struct __cds_wfcq_head *src_head,
+			 struct cds_wfcq_tail *src_tail)
+{
+	unsigned step = 0;
+	while (__cds_wfcq_splice_nonblocking(dst_head, dst_tail, src_head,
+					     src_tail) ==
+	       CDS_WFCQ_RET_WOULDBLOCK)
+		troupe__spin_pause(&step);
+}
+
 static void futex_wait(_Atomic uint32_t *word, uint32_t val)
 {
 	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
@@ -133,18 +158,18 @@ static bool injection_empty(struct troupe__sched *s)
 static struct troupe__job *drain_injection(struct troupe__worker *w)
 {
 	struct troupe__sched *s = &w->rt->sched;
-	struct cds_wfcq_head h;
+	struct __cds_wfcq_head h;
 	struct cds_wfcq_tail t;
 	struct troupe__job *first = NULL;
 	bool pushed = false;
 
 	if (injection_empty(s) || pthread_mutex_trylock(&s->inj_lock) != 0)
 		return NULL;
-	cds_wfcq_init(&h, &t);
-	__cds_wfcq_splice_blocking(&h, &t, &s->inj_head, &s->inj_tail);
+	__cds_wfcq_init(&h, &t);
+	troupe__wfcq_splice(&h, &t, &s->inj_head, &s->inj_tail);
 	pthread_mutex_unlock(&s->inj_lock);
 	struct cds_wfcq_node *n;
-	while ((n = __cds_wfcq_dequeue_blocking(&h, &t)) != NULL) {
+	while ((n = troupe__wfcq_pop(&h, &t)) != NULL) {
 		struct troupe__job *j =
 			caa_container_of(n, struct troupe__job, qnode);
 		troupe__tsan_acquire(j); /* pairs with the enqueue */
@@ -437,7 +462,7 @@ troupe_err troupe__sched_init(troupe *rt, const troupe_config *cfg)
 	pthread_mutex_init(&s->park_lock, NULL);
 	pthread_mutex_init(&s->grow_lock, NULL);
 	pthread_mutex_init(&s->inj_lock, NULL);
-	cds_wfcq_init(&s->inj_head, &s->inj_tail);
+	__cds_wfcq_init(&s->inj_head, &s->inj_tail);
 	return TROUPE_OK;
 }
 
@@ -481,7 +506,7 @@ size_t troupe__sched_drain(troupe *rt)
 		}
 	}
 	struct cds_wfcq_node *q;
-	while ((q = __cds_wfcq_dequeue_blocking(&s->inj_head, &s->inj_tail)) !=
+	while ((q = troupe__wfcq_pop(&s->inj_head, &s->inj_tail)) !=
 	       NULL) {
 		struct troupe__job *j =
 			caa_container_of(q, struct troupe__job, qnode);
@@ -501,7 +526,6 @@ void troupe__sched_fini(troupe *rt)
 		troupe__free(s->workers[i]);
 	}
 	troupe__free(s->workers);
-	cds_wfcq_destroy(&s->inj_head, &s->inj_tail);
 	pthread_mutex_destroy(&s->park_lock);
 	pthread_mutex_destroy(&s->grow_lock);
 	pthread_mutex_destroy(&s->inj_lock);

@@ -68,7 +68,7 @@ struct troupe__sched {
 	struct troupe__worker *parked; /* under park_lock */
 	pthread_mutex_t grow_lock;     /* serializes starting workers */
 	/* Tasks from threads outside the pool. */
-	alignas(64) struct cds_wfcq_head inj_head;
+	alignas(64) struct __cds_wfcq_head inj_head;
 	struct cds_wfcq_tail inj_tail;
 	pthread_mutex_t inj_lock; /* one worker drains at a time */
 };
@@ -112,6 +112,24 @@ void troupe__sched_trim(troupe *rt, struct troupe__worker *w);
  * 8th step a yield to any thread runnable on this CPU.  *step counts the
  * steps; start it at 0. */
 void troupe__spin_pause(unsigned *step);
+
+/* The consumer's side of liburcu's wait-free queues, for the one thread
+ * that consumes at a time.  An enqueuer moves the tail, then links the node
+ * behind it; a consumer that reaches the node between the two must wait.
+ * liburcu's blocking calls wait 10 pauses and then sleep 10 ms in poll();
+ * on a VM where one cache-line transfer can take half a microsecond, a
+ * consumer right behind its producer hit that sleep (measured: 9-11 ms
+ * stalls of an actor's 10,000-call batch).  These spin-wait instead
+ * (troupe__spin_pause, which yields to an enqueuer preempted on our CPU).
+ *
+ * troupe__wfcq_pop: the first node, or NULL when the queue is empty.
+ * troupe__wfcq_splice: moves all of src's nodes to the end of dst. */
+struct cds_wfcq_node *troupe__wfcq_pop(struct __cds_wfcq_head *head,
+				       struct cds_wfcq_tail *tail);
+void troupe__wfcq_splice(struct __cds_wfcq_head *dst_head,
+			 struct cds_wfcq_tail *dst_tail,
+			 struct __cds_wfcq_head *src_head,
+			 struct cds_wfcq_tail *src_tail);
 
 /* Nanoseconds on the monotonic clock. */
 int64_t troupe__now_ns(void);
