@@ -69,14 +69,31 @@ static void cache_invalidate(void)
 
 static uint64_t mix64(uint64_t x)
 {
-	/* splitmix64's finalizer: ids are sequential, the table wants their
-	 * bits spread. */
+	/* splitmix64's finalizer. */
 	x ^= x >> 30;
 	x *= 0xbf58476d1ce4e5b9ULL;
 	x ^= x >> 27;
 	x *= 0x94d049bb133111ebULL;
 	x ^= x >> 31;
 	return x;
+}
+
+/* Where an id goes in the table.  Its low LOCAL_BITS bits are kept as they
+ * are, so ids made one after another fill neighbouring buckets (four to a
+ * cache line), and a loop over a batch of refs touches a line per 16 ids
+ * instead of one per id; the rest are mixed, so ids any larger power of two
+ * apart still spread.  Measured, 1M empty tasks submitted then got and
+ * released (2 workers): all bits mixed 1.0-1.25 s, 2 bits kept 0.57-0.69 s,
+ * 4 bits 0.43-0.46 s, 10 bits 0.37 s.  The price is a worst case: a live
+ * set whose ids all share their low bits (one kept of every 16 made, say)
+ * uses 1/16 of the buckets, chains 16 times as long; more bits kept would
+ * buy little and make that worse. */
+#define LOCAL_BITS 4
+
+static uint64_t id_hash(uint64_t id)
+{
+	return mix64(id >> LOCAL_BITS) << LOCAL_BITS |
+	       (id & ((1u << LOCAL_BITS) - 1));
 }
 
 static int match_id(struct cds_lfht_node *node, const void *key)
@@ -267,12 +284,12 @@ void troupe__obj_insert(troupe *rt, struct troupe__obj *o, uint8_t kind,
 			continue; /* keeps id 0 out, also after a wrap */
 		o->id = t->tag | low;
 		if (seq == low) {
-			cds_lfht_add(t->ht, mix64(o->id), &o->node);
+			cds_lfht_add(t->ht, id_hash(o->id), &o->node);
 			break;
 		}
 		/* The sequence wrapped (after 2^40 objects): skip ids still
 		 * in use. */
-		if (cds_lfht_add_unique(t->ht, mix64(o->id), match_id, &o->id,
+		if (cds_lfht_add_unique(t->ht, id_hash(o->id), match_id, &o->id,
 					&o->node) == &o->node)
 			break;
 	}
@@ -315,7 +332,7 @@ troupe_err troupe__obj_lookup_any(troupe *rt, uint64_t id,
 		*out = e->o;
 		return TROUPE_OK;
 	}
-	cds_lfht_lookup(t->ht, mix64(id), match_id, &id, &it);
+	cds_lfht_lookup(t->ht, id_hash(id), match_id, &id, &it);
 	struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);
 	if (n == NULL)
 		return TROUPE_ESTALE;
