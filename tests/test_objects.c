@@ -324,6 +324,52 @@ static void stale_after_reclaim(void **state)
 	assert_int_equal(troupe_release(rt, held), TROUPE_OK);
 }
 
+/* Ids made in a row share table lines (objtab.c keeps their low bits), so
+ * a live set of every 16th object made crowds a sixteenth of the buckets.
+ * Every one is still found with its value, through the table's growth and
+ * shrinking around it, and the released ones are not. */
+static void strided_live_set(void **state)
+{
+	struct test_fixture *f = *state;
+	troupe *rt = f->rt;
+	enum { STRIDE = 16, KEPT = 4096 };
+	troupe_ref *kept = calloc(KEPT, sizeof *kept);
+	troupe_ref *gone = calloc(KEPT, sizeof *gone);
+	assert_non_null(kept);
+	assert_non_null(gone);
+	for (int i = 0; i < KEPT * STRIDE; i++) {
+		troupe_ref r;
+		assert_int_equal(troupe_put_i64(rt, i, &r), TROUPE_OK);
+		if (i % STRIDE == 0) {
+			kept[i / STRIDE] = r;
+			continue;
+		}
+		if (i % STRIDE == 1)
+			gone[i / STRIDE] = r;
+		assert_int_equal(troupe_release(rt, r), TROUPE_OK);
+	}
+	for (int round = 0; round < 2; round++) {
+		for (int k = 0; k < KEPT; k++) {
+			int64_t v = -1;
+			assert_int_equal(troupe_get_i64(rt, kept[k], 0, &v),
+					 TROUPE_OK);
+			assert_int_equal(v, (int64_t)k * STRIDE);
+			assert_int_equal(troupe_get_i64(rt, gone[k], 0, &v),
+					 TROUPE_ESTALE);
+		}
+		/* Churn around them: the table is resized as the count moves. */
+		for (int i = 0; i < 200000; i++) {
+			troupe_ref r;
+			assert_int_equal(troupe_put_i64(rt, i, &r), TROUPE_OK);
+			assert_int_equal(troupe_release(rt, r), TROUPE_OK);
+		}
+	}
+	for (int k = 0; k < KEPT; k++)
+		assert_int_equal(troupe_release(rt, kept[k]), TROUPE_OK);
+	free(kept);
+	free(gone);
+}
+
 static void refcounts(void **state)
 {
 	struct test_fixture *f = *state;
@@ -793,6 +839,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(typed_helpers, setup, test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(get_timeouts, setup, test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(refcounts, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(strided_live_set, setup,
+						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(stale_after_reclaim, setup,
 						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(wait_semantics, setup,
