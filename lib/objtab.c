@@ -157,7 +157,9 @@ troupe_err troupe__objtab_init(struct troupe__objtab *t)
 	if (tag == 0)
 		return TROUPE_ESYSTEM;
 	t->tag = (uint64_t)tag << TROUPE__ID_TAG_SHIFT;
-	atomic_init(&t->next_seq, 1);
+	static _Atomic uint64_t incarnations;
+	t->incarnation = atomic_fetch_add(&incarnations, 1) + 1;
+	atomic_init(&t->next_seq, 0);
 	atomic_init(&t->removed, 0);
 	atomic_init(&t->sized_for, MIN_BUCKETS);
 	atomic_init(&t->retired, NULL);
@@ -245,6 +247,31 @@ static void grow_check(struct troupe__objtab *t, uint64_t made)
 		cds_lfht_resize(t->ht, want);
 }
 
+/* Each thread takes ids a block at a time, aligned to the table's groups of
+ * neighbouring buckets (id_hash): no shared counter to bounce between
+ * workers per object, and no other thread's objects on a thread's bucket
+ * lines.  Callgrind/perf, fib(30) with a task per call: the shared
+ * fetch_add was the hottest line of troupe__obj_insert.  Ids a thread
+ * leaves unused (it exits, or turns to another runtime) are skipped. */
+#define ID_BLOCK (1u << LOCAL_BITS)
+
+static TROUPE__TLS struct id_block {
+	uint64_t owner; /* the objtab's incarnation, 0 for none */
+	uint64_t next, end;
+} id_block;
+
+static uint64_t take_seq(struct troupe__objtab *t)
+{
+	struct id_block *b = &id_block;
+	if (b->owner != t->incarnation || b->next == b->end) {
+		/* Relaxed: ids need only be unique. */
+		uint64_t base = atomic_fetch_add_explicit(
+			&t->next_seq, ID_BLOCK, memory_order_relaxed);
+		*b = (struct id_block){t->incarnation, base, base + ID_BLOCK};
+	}
+	return b->next++;
+}
+
 struct troupe__obj *troupe__obj_new(troupe *rt, unsigned internal)
 {
 	struct troupe__obj *o = troupe__malloc(sizeof *o);
@@ -276,9 +303,7 @@ void troupe__obj_insert(troupe *rt, struct troupe__obj *o, uint8_t kind,
 	troupe__rcu_lock();
 	uint64_t seq;
 	for (;;) {
-		/* Relaxed: ids need only be unique. */
-		seq = atomic_fetch_add_explicit(&t->next_seq, 1,
-						memory_order_relaxed);
+		seq = take_seq(t);
 		uint64_t low = seq & (((uint64_t)1 << TROUPE__ID_SEQ_BITS) - 1);
 		if (low == 0)
 			continue; /* keeps id 0 out, also after a wrap */
@@ -371,8 +396,7 @@ static void unlink_obj(troupe *rt, struct troupe__obj *o)
 static void shrink_check(struct troupe__objtab *t)
 {
 	grow_check(t, atomic_load_explicit(&t->next_seq,
-					   memory_order_relaxed) -
-			      1);
+					   memory_order_relaxed));
 }
 
 /* o is out of the table: frees it after a grace period (batched). */

@@ -88,7 +88,8 @@ struct troupe__obj {
 struct troupe__objtab {
 	struct cds_lfht *ht;
 	uint64_t tag; /* this runtime's 12-bit number, shifted into place */
-	alignas(64) _Atomic uint64_t next_seq;
+	uint64_t incarnation; /* unique to this init, for threads' id blocks */
+	alignas(64) _Atomic uint64_t next_seq; /* handed out ID_BLOCK at a time */
 	alignas(64) _Atomic(struct troupe__obj *) retired;
 	_Atomic unsigned nretired;      /* retired, not yet in `removed` */
 	_Atomic uint64_t removed;       /* retired, in whole batches */
