@@ -102,6 +102,10 @@ struct troupe__objtab {
 #define TROUPE__USER_REF ((uint64_t)1 << 32)
 
 troupe_err troupe__objtab_init(struct troupe__objtab *t);
+struct troupe__worker;
+/* Frees the objects worker w retired and has not freed yet (after a grace
+ * period: not inside a read-side section).  True if there were any. */
+bool troupe__objtab_flush_worker(troupe *rt, struct troupe__worker *w);
 /* Frees every object still in the table.  No other thread may use it. */
 void troupe__objtab_fini(struct troupe__objtab *t);
 

@@ -383,6 +383,10 @@ static void *run_loop(void *arg)
 			run_job(rt, t);
 			continue;
 		}
+		/* Free what this worker retired before it sleeps; that
+		 * took time, so look for work again first. */
+		if (troupe__objtab_flush_worker(rt, w))
+			continue;
 		if (!troupe__stopping(rt))
 			park(rt, w);
 	}
@@ -390,6 +394,7 @@ static void *run_loop(void *arg)
 		w->searching = false;
 		atomic_fetch_sub(&s->n_searching, 1);
 	}
+	troupe__objtab_flush_worker(rt, w);
 	tls_worker = NULL;
 	return NULL;
 }

@@ -45,6 +45,10 @@ struct troupe__worker {
 	bool searching;  /* counted in n_searching; own thread only */
 	int blocked;     /* nesting of blocking gets; own thread only */
 	uint64_t rng;    /* victim choice; own thread only */
+	/* Objects this worker took out of the table, waiting for a batch's
+	 * grace period (objtab.c); own thread only. */
+	struct troupe__obj *retired;
+	unsigned nretired;
 	/* Parking: the futex word is 1 while parked.  Under park_lock:
 	 * next_parked and whether the worker is on the parked list. */
 	alignas(64) _Atomic uint32_t park_word;
