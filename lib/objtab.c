@@ -224,13 +224,22 @@ void troupe__objtab_fini(struct troupe__objtab *t)
 		pthread_mutex_destroy(&t->stripe[i]);
 }
 
-static void grow_check(struct troupe__objtab *t, uint64_t made)
+static void grow_check(troupe *rt, uint64_t made)
 {
+	struct troupe__objtab *t = &rt->objs;
 	/* Relaxed: an estimate is all the sizing needs. */
 	uint64_t gone = atomic_load_explicit(&t->removed,
 					     memory_order_relaxed) +
 			/* and those out of the table, not yet freed */
 			atomic_load_explicit(&t->nretired,
+					     memory_order_relaxed);
+	/* ... also on workers' own lists: without them the estimate swung by
+	 * a batch per worker and the table was resized back and forth (26
+	 * resizes in one fib(30), each several grace periods). */
+	struct troupe__sched *s = &rt->sched;
+	unsigned nw = atomic_load_explicit(&s->nworkers, memory_order_acquire);
+	for (unsigned i = 0; i < nw; i++)
+		gone += atomic_load_explicit(&s->workers[i]->nretired,
 					     memory_order_relaxed);
 	uint64_t live = made > gone ? made - gone : 0;
 	unsigned long size = atomic_load_explicit(&t->sized_for,
@@ -321,7 +330,7 @@ void troupe__obj_insert(troupe *rt, struct troupe__obj *o, uint8_t kind,
 	troupe__rcu_unlock();
 	cache_fill(o, gen);
 	if ((seq & (GROW_CHECK - 1)) == 0)
-		grow_check(t, seq);
+		grow_check(rt, seq);
 }
 
 troupe_err troupe__obj_lookup(troupe *rt, troupe_ref ref,
@@ -393,10 +402,10 @@ static void unlink_obj(troupe *rt, struct troupe__obj *o)
  * 4M 8.3 s).  Like an insert's check, this may resize synchronously: no
  * caller is inside a read-side section (a batch may wait for a grace
  * period here anyway). */
-static void shrink_check(struct troupe__objtab *t)
+static void shrink_check(troupe *rt)
 {
-	grow_check(t, atomic_load_explicit(&t->next_seq,
-					   memory_order_relaxed));
+	grow_check(rt, atomic_load_explicit(&rt->objs.next_seq,
+					    memory_order_relaxed));
 }
 
 bool troupe__objtab_flush_worker(troupe *rt, struct troupe__worker *w)
@@ -404,12 +413,14 @@ bool troupe__objtab_flush_worker(troupe *rt, struct troupe__worker *w)
 	struct troupe__obj *list = w->retired;
 	if (list == NULL)
 		return false;
-	atomic_fetch_add_explicit(&rt->objs.removed, w->nretired,
-				  memory_order_relaxed);
+	atomic_fetch_add_explicit(
+		&rt->objs.removed,
+		atomic_load_explicit(&w->nretired, memory_order_relaxed),
+		memory_order_relaxed);
+	atomic_store_explicit(&w->nretired, 0, memory_order_relaxed);
 	w->retired = NULL;
-	w->nretired = 0;
 	reclaim_list(list);
-	shrink_check(&rt->objs);
+	shrink_check(rt);
 	return true;
 }
 
@@ -419,8 +430,6 @@ bool troupe__objtab_flush_worker(troupe *rt, struct troupe__worker *w)
  * goes idle (troupe__objtab_flush_worker, from run_loop): no shared line
  * per object.  (perf, fib(30) with a task per call: the push onto the
  * shared list and its count made this function 5.7% of all samples.)
- * Until a worker's batch is counted, the table's live estimate runs high
- * by at most a batch per worker, which only sizes it larger.
  * Application threads share the runtime's list. */
 static void retire_unlinked(troupe *rt, struct troupe__obj *o)
 {
@@ -429,7 +438,12 @@ static void retire_unlinked(troupe *rt, struct troupe__obj *o)
 	if (w != NULL) {
 		o->retired_next = w->retired;
 		w->retired = o;
-		if (++w->nretired >= RECLAIM_BATCH)
+		/* Only this thread writes the count: no read-modify-write. */
+		unsigned n = atomic_load_explicit(&w->nretired,
+						  memory_order_relaxed) +
+			     1;
+		atomic_store_explicit(&w->nretired, n, memory_order_relaxed);
+		if (n >= RECLAIM_BATCH)
 			troupe__objtab_flush_worker(rt, w);
 		return;
 	}
@@ -467,13 +481,13 @@ static void retire_unlinked(troupe *rt, struct troupe__obj *o)
 		j = troupe__malloc(sizeof *j);
 	if (j == NULL) {
 		reclaim_list(list);
-		shrink_check(t);
+		shrink_check(rt);
 		return;
 	}
 	j->job.kind = TROUPE__JOB_RECLAIM;
 	j->list = list;
 	troupe__sched_push(rt, &j->job);
-	shrink_check(t);
+	shrink_check(rt);
 }
 
 void troupe__obj_retire(troupe *rt, struct troupe__obj *o)

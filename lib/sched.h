@@ -48,7 +48,7 @@ struct troupe__worker {
 	/* Objects this worker took out of the table, waiting for a batch's
 	 * grace period (objtab.c); own thread only. */
 	struct troupe__obj *retired;
-	unsigned nretired;
+	_Atomic unsigned nretired; /* stored by its thread, read by sizing */
 	/* Parking: the futex word is 1 while parked.  Under park_lock:
 	 * next_parked and whether the worker is on the parked list. */
 	alignas(64) _Atomic uint32_t park_word;
