@@ -83,6 +83,40 @@ void troupe__wfcq_splice(struct __cds_wfcq_head *dst_head,
 		troupe__spin_pause(&step);
 }
 
+/* Under ASan a block put aside is poisoned, so a use after its
+ * troupe__sched_free is still reported at once. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#include <malloc.h>
+#define POISON(p) ASAN_POISON_MEMORY_REGION((p), malloc_usable_size(p))
+#define UNPOISON(p) ASAN_UNPOISON_MEMORY_REGION((p), malloc_usable_size(p))
+#else
+#define POISON(p) ((void)(p))
+#define UNPOISON(p) ((void)(p))
+#endif
+
+void troupe__sched_free(troupe *rt, void *p)
+{
+	struct troupe__worker *w = troupe__sched_self(rt);
+	if (w == NULL) {
+		troupe__free(p);
+		return;
+	}
+	w->to_free[w->nfree++] = p;
+	POISON(p);
+	if (w->nfree == TROUPE__FREE_BATCH)
+		troupe__sched_free_flush(w);
+}
+
+void troupe__sched_free_flush(struct troupe__worker *w)
+{
+	for (unsigned i = 0; i < w->nfree; i++) {
+		UNPOISON(w->to_free[i]);
+		troupe__free(w->to_free[i]);
+	}
+	w->nfree = 0;
+}
+
 static void futex_wait(_Atomic uint32_t *word, uint32_t val)
 {
 	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
@@ -383,8 +417,9 @@ static void *run_loop(void *arg)
 			run_job(rt, t);
 			continue;
 		}
-		/* Free what this worker retired before it sleeps; that
-		 * took time, so look for work again first. */
+		/* Free what this worker put aside before it sleeps; a
+		 * grace period takes time, so then look for work again. */
+		troupe__sched_free_flush(w);
 		if (troupe__objtab_flush_worker(rt, w))
 			continue;
 		if (!troupe__stopping(rt))
@@ -394,6 +429,7 @@ static void *run_loop(void *arg)
 		w->searching = false;
 		atomic_fetch_sub(&s->n_searching, 1);
 	}
+	troupe__sched_free_flush(w);
 	troupe__objtab_flush_worker(rt, w);
 	tls_worker = NULL;
 	return NULL;

@@ -64,7 +64,7 @@ void troupe__task_free(troupe *rt, struct troupe__task *t)
 	for (unsigned i = 0; i < t->nret; i++)
 		if (t->rets[i] != NULL)
 			troupe__obj_unref(rt, t->rets[i]);
-	troupe__free(t);
+	troupe__sched_free(rt, t);
 }
 
 static void vote(troupe *rt, struct troupe__task *t)
