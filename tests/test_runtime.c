@@ -91,6 +91,77 @@ static void init_with_cfg(void **state)
 	}
 }
 
+/* A thread takes ids from each runtime a block at a time (objtab.c).  One
+ * that turns from runtime to runtime, and to a new runtime made where an
+ * old one was, must still take them from the runtime it calls: here the
+ * main thread alternates between two runtimes while a second thread puts
+ * into one of them, and every value is found where it was put (ids from
+ * the wrong runtime's counter would collide with the second thread's). */
+enum { IDS_N = 2000 };
+
+struct id_putter {
+	troupe *rt;
+	troupe_ref refs[IDS_N];
+	int failed;
+};
+
+static void *put_many(void *arg)
+{
+	struct id_putter *p = arg;
+	for (int i = 0; i < IDS_N; i++)
+		if (troupe_put_i64(p->rt, 1000000 + i, &p->refs[i]) !=
+		    TROUPE_OK)
+			p->failed++;
+	return NULL;
+}
+
+static void ids_across_runtimes(void **state)
+{
+	(void)state;
+	troupe_config one = {.num_workers = 1};
+	troupe *keep = NULL;
+	static troupe_ref rk[IDS_N], ro[IDS_N];
+	static struct id_putter helper;
+	assert_int_equal(troupe_init(&keep, &one), TROUPE_OK);
+	for (int round = 0; round < 3; round++) {
+		troupe *other = NULL;
+		assert_int_equal(troupe_init(&other, &one), TROUPE_OK);
+		helper = (struct id_putter){.rt = other};
+		pthread_t th;
+		assert_int_equal(pthread_create(&th, NULL, put_many, &helper),
+				 0);
+		for (int i = 0; i < IDS_N; i++) { /* alternate */
+			assert_int_equal(troupe_put_i64(keep, i, &rk[i]),
+					 TROUPE_OK);
+			assert_int_equal(troupe_put_i64(other, -i, &ro[i]),
+					 TROUPE_OK);
+		}
+		assert_int_equal(pthread_join(th, NULL), 0);
+		assert_int_equal(helper.failed, 0);
+		for (int i = 0; i < IDS_N; i++) {
+			int64_t v = 1;
+			assert_int_equal(troupe_get_i64(keep, rk[i], 0, &v),
+					 TROUPE_OK);
+			assert_int_equal(v, i);
+			assert_int_equal(troupe_get_i64(other, ro[i], 0, &v),
+					 TROUPE_OK);
+			assert_int_equal(v, -i);
+			assert_int_equal(
+				troupe_get_i64(other, helper.refs[i], 0, &v),
+				TROUPE_OK);
+			assert_int_equal(v, 1000000 + i);
+			assert_int_equal(troupe_get_i64(keep, ro[i], 0, &v),
+					 TROUPE_EFOREIGN);
+			assert_int_equal(troupe_release(keep, rk[i]),
+					 TROUPE_OK);
+		}
+		/* other goes with its refs unreleased; the next round's
+		 * runtime may be made at the same address. */
+		assert_int_equal(troupe_shutdown(other), TROUPE_OK);
+	}
+	assert_int_equal(troupe_shutdown(keep), TROUPE_OK);
+}
+
 static void several_runtimes(void **state)
 {
 	(void)state;
@@ -868,6 +939,7 @@ int main(void)
 		cmocka_unit_test(init_null_cfg),
 		cmocka_unit_test(init_with_cfg),
 		cmocka_unit_test(several_runtimes),
+		cmocka_unit_test(ids_across_runtimes),
 		cmocka_unit_test(strerror_all),
 		cmocka_unit_test(null_args),
 		cmocka_unit_test(shutdown_from_body),
