@@ -498,8 +498,13 @@ troupe_err troupe_sum(troupe *rt, double *out)
 			return e;
 		}
 	}
+	// Wait for all first: a get with no timeout would run chunks nobody
+	// has started on this thread (lib/sched.md), and the row measures
+	// what the pool's N workers do.  A wait from outside never runs one.
+	bool ready[kChunks];
+	troupe_err w = troupe_wait(rt, refs, kChunks, kChunks, -1, ready);
 	U128 s{0, 0};
-	troupe_err first = TROUPE_OK;
+	troupe_err first = w;
 	for (int i = 0; i < kChunks; i++) {
 		troupe_value v;
 		troupe_err e = troupe_get(rt, refs[i], -1, &v);
