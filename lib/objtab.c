@@ -413,10 +413,10 @@ bool troupe__objtab_flush_worker(troupe *rt, struct troupe__worker *w)
 	struct troupe__obj *list = w->retired;
 	if (list == NULL)
 		return false;
-	atomic_fetch_add_explicit(
-		&rt->objs.removed,
-		atomic_load_explicit(&w->nretired, memory_order_relaxed),
-		memory_order_relaxed);
+	atomic_fetch_add_explicit(&rt->objs.removed,
+				  atomic_load_explicit(&w->nretired,
+						       memory_order_relaxed),
+				  memory_order_relaxed);
 	atomic_store_explicit(&w->nretired, 0, memory_order_relaxed);
 	w->retired = NULL;
 	reclaim_list(list);

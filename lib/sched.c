@@ -547,8 +547,7 @@ size_t troupe__sched_drain(troupe *rt)
 		}
 	}
 	struct cds_wfcq_node *q;
-	while ((q = troupe__wfcq_pop(&s->inj_head, &s->inj_tail)) !=
-	       NULL) {
+	while ((q = troupe__wfcq_pop(&s->inj_head, &s->inj_tail)) != NULL) {
 		struct troupe__job *j =
 			caa_container_of(q, struct troupe__job, qnode);
 		troupe__tsan_acquire(j);

@@ -381,7 +381,8 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 	 * fire-and-forget call alone is 112 bytes, and at that size a caller
 	 * writing one call shared a line with the worker reading the one
 	 * before it. */
-	size = (size + TROUPE__CACHELINE - 1) & ~(size_t)(TROUPE__CACHELINE - 1);
+	size = (size + TROUPE__CACHELINE - 1) &
+	       ~(size_t)(TROUPE__CACHELINE - 1);
 	struct troupe__task *t = troupe__malloc(size);
 	if (t == NULL)
 		return TROUPE_ENOMEM;

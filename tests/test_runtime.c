@@ -146,9 +146,9 @@ static void ids_across_runtimes(void **state)
 			assert_int_equal(troupe_get_i64(other, ro[i], 0, &v),
 					 TROUPE_OK);
 			assert_int_equal(v, -i);
-			assert_int_equal(
-				troupe_get_i64(other, helper.refs[i], 0, &v),
-				TROUPE_OK);
+			assert_int_equal(troupe_get_i64(other, helper.refs[i],
+							0, &v),
+					 TROUPE_OK);
 			assert_int_equal(v, 1000000 + i);
 			assert_int_equal(troupe_get_i64(keep, ro[i], 0, &v),
 					 TROUPE_EFOREIGN);
