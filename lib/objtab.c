@@ -162,6 +162,8 @@ troupe_err troupe__objtab_init(struct troupe__objtab *t)
 	atomic_init(&t->next_seq, 0);
 	atomic_init(&t->removed, 0);
 	atomic_init(&t->sized_for, MIN_BUCKETS);
+	atomic_init(&t->resize_queued, false);
+	t->resize_job.kind = TROUPE__JOB_RESIZE;
 	atomic_init(&t->retired, NULL);
 	atomic_init(&t->nretired, 0);
 	t->ht = cds_lfht_new_flavor(MIN_BUCKETS, MIN_BUCKETS, 0,
@@ -249,11 +251,32 @@ static void grow_check(troupe *rt, uint64_t made)
 		want *= 2;
 	if (live <= size && (live >= size / 8 || size == MIN_BUCKETS))
 		return;
-	/* One thread resizes (synchronously); the others go on, and the
-	 * table stays usable throughout. */
-	if (want != size &&
-	    atomic_compare_exchange_strong(&t->sized_for, &size, want))
+	if (want == size ||
+	    !atomic_compare_exchange_strong(&t->sized_for, &size, want))
+		return;
+	/* One thread resizes; the others go on, and the table stays usable
+	 * throughout.  A worker does it here.  A thread outside the pool hands
+	 * it to the pool: a resize of a big table takes a while (measured, 1M
+	 * and 4M puts and releases: single calls stalled 20-210 ms), and that
+	 * thread may be an application's event loop. */
+	if (troupe__sched_self(rt) != NULL) {
 		cds_lfht_resize(t->ht, want);
+		return;
+	}
+	bool queued = false;
+	if (atomic_compare_exchange_strong(&t->resize_queued, &queued, true))
+		troupe__sched_push(rt, &t->resize_job);
+}
+
+void troupe__objtab_resize_job(troupe *rt, struct troupe__job *j)
+{
+	(void)j;
+	struct troupe__objtab *t = &rt->objs;
+	/* Seq_cst, before reading the size asked: a check that asks for
+	 * another size after this either sees the job queued no more and
+	 * queues it again, or is seen here. */
+	atomic_store(&t->resize_queued, false);
+	cds_lfht_resize(t->ht, atomic_load(&t->sized_for));
 }
 
 /* Each thread takes ids a block at a time, aligned to the table's groups of

@@ -29,6 +29,8 @@
 
 #include <urcu/rculfhash.h>
 
+#include "sched.h"
+
 struct troupe__task;
 struct troupe__obj;
 
@@ -94,6 +96,10 @@ struct troupe__objtab {
 	_Atomic unsigned nretired;      /* retired, not yet in `removed` */
 	_Atomic uint64_t removed;       /* retired, in whole batches */
 	_Atomic unsigned long sized_for; /* the last size grow_check asked */
+	/* Resizing for a thread outside the pool (grow_check): the job, and
+	 * whether it is queued. */
+	struct troupe__job resize_job;
+	_Atomic bool resize_queued;
 	pthread_mutex_t stripe[TROUPE__STRIPES];
 };
 
@@ -102,6 +108,9 @@ struct troupe__objtab {
 #define TROUPE__USER_REF ((uint64_t)1 << 32)
 
 troupe_err troupe__objtab_init(struct troupe__objtab *t);
+/* The pool job that resizes the table (see grow_check). */
+void troupe__objtab_resize_job(troupe *rt, struct troupe__job *j);
+
 struct troupe__worker;
 /* Frees the objects worker w retired and has not freed yet (after a grace
  * period: not inside a read-side section).  True if there were any. */

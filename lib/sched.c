@@ -154,6 +154,9 @@ static void run_job(troupe *rt, struct troupe__job *j)
 	case TROUPE__JOB_ACTOR_FINISH:
 		troupe__actor_finish(rt, j);
 		break;
+	case TROUPE__JOB_RESIZE:
+		troupe__objtab_resize_job(rt, j);
+		break;
 	}
 }
 
@@ -175,6 +178,8 @@ static void drop_job(troupe *rt, struct troupe__job *j)
 	case TROUPE__JOB_ACTOR_FINISH:
 		troupe__actor_finish(rt, j);
 		break;
+	case TROUPE__JOB_RESIZE:
+		break; /* the table is going: no need */
 	}
 }
 

@@ -30,6 +30,7 @@ enum troupe__job_kind {
 	TROUPE__JOB_ACTOR_TURN,
 	TROUPE__JOB_ACTOR_TURN_EXTRA,
 	TROUPE__JOB_ACTOR_FINISH,
+	TROUPE__JOB_RESIZE, /* the object table's (objtab.c) */
 };
 
 struct troupe__job {

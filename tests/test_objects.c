@@ -370,6 +370,45 @@ static void strided_live_set(void **state)
 	free(gone);
 }
 
+/* The table grows and shrinks around a big live set made and dropped by
+ * an application thread; the pool resizes it (objtab.c's grow_check) while
+ * this thread goes on putting and getting.  Every value is found
+ * throughout. */
+static void resizes_around_big_live_set(void **state)
+{
+	struct test_fixture *f = *state;
+	troupe *rt = f->rt;
+	enum { BIG = 300000 };
+	troupe_ref *refs = calloc(BIG, sizeof *refs);
+	assert_non_null(refs);
+	for (int i = 0; i < BIG; i++) {
+		assert_int_equal(troupe_put_i64(rt, i, &refs[i]), TROUPE_OK);
+		if (i % 1000 == 999) { /* look back while the table moves */
+			int64_t v = -1;
+			int k = i - 997;
+			assert_int_equal(troupe_get_i64(rt, refs[k], 0, &v),
+					 TROUPE_OK);
+			assert_int_equal(v, k);
+		}
+	}
+	for (int i = 0; i < BIG; i++) {
+		int64_t v = -1;
+		assert_int_equal(troupe_get_i64(rt, refs[i], 0, &v), TROUPE_OK);
+		assert_int_equal(v, i);
+	}
+	for (int i = 0; i < BIG; i++) {
+		assert_int_equal(troupe_release(rt, refs[i]), TROUPE_OK);
+		int k = BIG - 1 - i / 2; /* still held until i reaches it */
+		if (i % 1000 == 0 && k > i) {
+			int64_t v = -1;
+			assert_int_equal(troupe_get_i64(rt, refs[k], 0, &v),
+					 TROUPE_OK);
+			assert_int_equal(v, k);
+		}
+	}
+	free(refs);
+}
+
 static void refcounts(void **state)
 {
 	struct test_fixture *f = *state;
@@ -842,6 +881,8 @@ int main(void)
 						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(refcounts, setup,
 						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(resizes_around_big_live_set,
+						setup, test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(strided_live_set, setup,
 						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(stale_after_reclaim, setup,
