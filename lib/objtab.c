@@ -422,9 +422,9 @@ static void unlink_obj(troupe *rt, struct troupe__obj *o)
  * Checked on inserts only, a table emptied after a burst kept the peak's
  * buckets until the next burst, and every sweep of it walked them all
  * (measured: shutdown after 1M tasks made and released took 2.0 s, after
- * 4M 8.3 s).  Like an insert's check, this may resize synchronously: no
- * caller is inside a read-side section (a batch may wait for a grace
- * period here anyway). */
+ * 4M 8.3 s).  Like an insert's check, on a worker this resizes in
+ * place: no caller is inside a read-side section (a batch may wait for a
+ * grace period here anyway). */
 static void shrink_check(troupe *rt)
 {
 	grow_check(rt, atomic_load_explicit(&rt->objs.next_seq,
