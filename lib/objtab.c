@@ -264,8 +264,16 @@ static void grow_check(troupe *rt, uint64_t made)
 		return;
 	}
 	bool queued = false;
-	if (atomic_compare_exchange_strong(&t->resize_queued, &queued, true))
+	if (atomic_compare_exchange_strong(&t->resize_queued, &queued, true)) {
 		troupe__sched_push(rt, &t->resize_job);
+		return;
+	}
+	/* The last request still waits: every worker is busy (or held by a
+	 * body that blocks outside troupe).  Resize here rather than let the
+	 * table fall further behind: a table a few steps short turns inserts
+	 * into long walks (seen: 10M tasks queued behind a held worker went
+	 * from 10 s to over 10 min). */
+	cds_lfht_resize(t->ht, want);
 }
 
 void troupe__objtab_resize_job(troupe *rt, struct troupe__job *j)
