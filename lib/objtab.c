@@ -259,7 +259,8 @@ static void grow_check(troupe *rt, uint64_t made)
 	 * it to the pool: a resize of a big table takes a while (measured, 1M
 	 * and 4M puts and releases: single calls stalled 20-210 ms), and that
 	 * thread may be an application's event loop. */
-	if (troupe__sched_self(rt) != NULL) {
+	/* (Once shutdown has begun, a job might never run: in place too.) */
+	if (troupe__sched_self(rt) != NULL || troupe__stopping(rt)) {
 		cds_lfht_resize(t->ht, want);
 		return;
 	}
