@@ -10,6 +10,7 @@
 #include <troupe.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 namespace
@@ -69,6 +70,16 @@ struct Runtime {
 
 inline void empty_task(troupe *, troupe_ctx *, const troupe_value *, size_t)
 {
+}
+
+// The header's TROUPE_I64() is a C compound literal, which ISO C++ does not
+// have: C++ builds the struct.
+inline troupe_arg i64_arg(int64_t x)
+{
+	troupe_arg a{};
+	a.kind = TROUPE_ARG_I64;
+	a.i64 = x;
+	return a;
 }
 
 } // namespace

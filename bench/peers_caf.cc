@@ -81,16 +81,7 @@ struct Done {
 
 Done g_done;
 
-// troupe_arg builders: the header's TROUPE_I64 / TROUPE_ACTOR are C
-// compound literals, which ISO C++ does not have.
-troupe_arg i64_arg(int64_t x)
-{
-	troupe_arg a{};
-	a.kind = TROUPE_ARG_I64;
-	a.i64 = x;
-	return a;
-}
-
+// The header's TROUPE_ACTOR is a C compound literal (i64_arg: bench_util.h).
 troupe_arg actor_arg(troupe_actor h)
 {
 	troupe_arg a{};

@@ -30,15 +30,10 @@
 #include <omp.h>
 #endif
 
+#include "bench_util.h"
+
 namespace
 {
-
-using Clock = std::chrono::steady_clock;
-
-double since(Clock::time_point t0)
-{
-	return std::chrono::duration<double>(Clock::now() - t0).count();
-}
 
 // Median of k timings of f() (seconds).  Used for the peers a troupe row is
 // compared with: measured once per process run, before the row's runtime
@@ -49,45 +44,11 @@ template <class F> double median_seconds(int k, F &&f)
 	for (int i = 0; i < k; i++) {
 		auto t0 = Clock::now();
 		f();
-		t.push_back(since(t0));
+		t.push_back(seconds_since(t0));
 	}
 	std::sort(t.begin(), t.end());
 	return t[t.size() / 2];
 }
-
-// The header's TROUPE_I64() is a C compound literal; C++ builds the struct.
-troupe_arg i64(int64_t x)
-{
-	troupe_arg a{};
-	a.kind = TROUPE_ARG_I64;
-	a.i64 = x;
-	return a;
-}
-
-bool ok(benchmark::State &state, troupe_err err, const char *what)
-{
-	if (err == TROUPE_OK)
-		return true;
-	std::string msg = std::string(what) + ": " + troupe_strerror(err);
-	state.SkipWithError(msg.c_str());
-	return false;
-}
-
-struct Rt {
-	troupe *rt = nullptr;
-	troupe_err err;
-	explicit Rt(const troupe_config *cfg = nullptr)
-		: err(troupe_init(&rt, cfg))
-	{
-	}
-	~Rt()
-	{
-		if (rt)
-			troupe_shutdown(rt);
-	}
-	Rt(const Rt &) = delete;
-	Rt &operator=(const Rt &) = delete;
-};
 
 // -------------------------------------------- 1,000,000 empty tasks
 
@@ -95,10 +56,6 @@ constexpr int kEmptyTasks = 1000000;
 // Threads are megabytes each and ~10-50 us to start: the thread-per-task
 // baseline runs this many and is reported per task.
 constexpr int kThreadTasks = 2000;
-
-void empty_body(troupe *, troupe_ctx *, const troupe_value *, size_t)
-{
-}
 
 // Called through a pointer the compiler cannot see through, so the
 // sequential loop is not folded away.
@@ -111,7 +68,7 @@ double seq_empty_seconds()
 	for (int i = 0; i < kEmptyTasks; i++)
 		f();
 	benchmark::ClobberMemory();
-	return since(t0);
+	return seconds_since(t0);
 }
 
 void *empty_thread(void *)
@@ -132,7 +89,7 @@ double thread_per_task_seconds()
 			break;
 	for (int i = 0; i < started; i++)
 		pthread_join(t[i], nullptr);
-	return since(t0) / (started ? started : 1);
+	return seconds_since(t0) / (started ? started : 1);
 }
 
 #ifdef TROUPE_BENCH_TBB
@@ -143,7 +100,7 @@ double tbb_empty_seconds()
 	for (int i = 0; i < kEmptyTasks; i++)
 		g.run([] {});
 	g.wait();
-	return since(t0);
+	return seconds_since(t0);
 }
 #endif
 
@@ -151,7 +108,7 @@ double tbb_empty_seconds()
 troupe_err troupe_empty_run(troupe *rt, std::vector<troupe_ref> &refs)
 {
 	for (int i = 0; i < kEmptyTasks; i++) {
-		troupe_err e = troupe_submit(rt, empty_body, nullptr, 0,
+		troupe_err e = troupe_submit(rt, empty_task, nullptr, 0,
 					     nullptr, &refs[i]);
 		if (e != TROUPE_OK) {
 			for (int k = 0; k < i; k++)
@@ -191,18 +148,18 @@ const EmptyPeers &empty_peers()
 void empty_tasks_troupe(benchmark::State &state)
 {
 	const EmptyPeers &p = empty_peers();
-	Rt r;
-	if (!ok(state, r.err, "troupe_init"))
+	Runtime r;
+	if (!check(state, r.err, "troupe_init"))
 		return;
 	std::vector<troupe_ref> refs(kEmptyTasks);
-	if (!ok(state, troupe_empty_run(r.rt, refs), "warm-up run"))
+	if (!check(state, troupe_empty_run(r.rt, refs), "warm-up run"))
 		return;
 	double el = 0;
 	for (auto _ : state) {
 		auto t0 = Clock::now();
 		troupe_err e = troupe_empty_run(r.rt, refs);
-		el += since(t0);
-		if (!ok(state, e, "submit/get/release"))
+		el += seconds_since(t0);
+		if (!check(state, e, "submit/get/release"))
 			return;
 	}
 	double rate = double(state.iterations()) * kEmptyTasks / el;
@@ -273,7 +230,7 @@ void fib_body(troupe *rt, troupe_ctx *ctx, const troupe_value *args, size_t)
 		return;
 	}
 	troupe_ref refs[2];
-	troupe_arg a1 = i64(n - 1), a2 = i64(n - 2);
+	troupe_arg a1 = i64_arg(n - 1), a2 = i64_arg(n - 2);
 	troupe_err e = troupe_submit(rt, fib_body<Cutoff>, &a1, 1, nullptr,
 				     &refs[0]);
 	if (e != TROUPE_OK) {
@@ -302,7 +259,7 @@ void fib_body(troupe *rt, troupe_ctx *ctx, const troupe_value *args, size_t)
 template <int Cutoff> troupe_err troupe_fib(troupe *rt, int n, int64_t *out)
 {
 	troupe_ref ref;
-	troupe_arg a = i64(n);
+	troupe_arg a = i64_arg(n);
 	troupe_err e = troupe_submit(rt, fib_body<Cutoff>, &a, 1, nullptr,
 				     &ref);
 	if (e != TROUPE_OK)
@@ -382,18 +339,18 @@ const FibPeers &fib_peers()
 template <int Cutoff> void fib_troupe(benchmark::State &state)
 {
 	const FibPeers &p = fib_peers();
-	Rt r;
-	if (!ok(state, r.err, "troupe_init"))
+	Runtime r;
+	if (!check(state, r.err, "troupe_init"))
 		return;
 	int64_t v = 0;
-	if (!ok(state, troupe_fib<Cutoff>(r.rt, 20, &v), "warm-up fib(20)"))
+	if (!check(state, troupe_fib<Cutoff>(r.rt, 20, &v), "warm-up fib(20)"))
 		return;
 	double el = 0;
 	for (auto _ : state) {
 		auto t0 = Clock::now();
 		troupe_err e = troupe_fib<Cutoff>(r.rt, fib_n, &v);
-		el += since(t0);
-		if (!ok(state, e, "fib"))
+		el += seconds_since(t0);
+		if (!check(state, e, "fib"))
 			return;
 		if (v != kFib30) {
 			state.SkipWithError("fib(30) gave a wrong value");
@@ -489,7 +446,7 @@ troupe_err troupe_sum(troupe *rt, double *out)
 	int64_t step = (kSumEnd - 1 + kChunks - 1) / kChunks;
 	for (int i = 0; i < kChunks; i++) {
 		int64_t a = 1 + i * step, b = std::min(a + step, kSumEnd);
-		troupe_arg args[] = {i64(a), i64(b)};
+		troupe_arg args[] = {i64_arg(a), i64_arg(b)};
 		troupe_err e = troupe_submit(rt, sum_body, args, 2, nullptr,
 					     &refs[i]);
 		if (e != TROUPE_OK) {
@@ -539,8 +496,8 @@ void sumsq_troupe(benchmark::State &state)
 	double want = seq_sum();
 	troupe_config cfg{};
 	cfg.num_workers = unsigned(state.range(0));
-	Rt r(&cfg);
-	if (!ok(state, r.err, "troupe_init"))
+	Runtime r(&cfg);
+	if (!check(state, r.err, "troupe_init"))
 		return;
 	// The median iteration, as the baseline is a median: one iteration is
 	// ~60 ms on 2 cores, where one preemption by another process shows.
@@ -549,8 +506,8 @@ void sumsq_troupe(benchmark::State &state)
 	for (auto _ : state) {
 		auto t0 = Clock::now();
 		troupe_err e = troupe_sum(r.rt, &v);
-		ts.push_back(since(t0));
-		if (!ok(state, e, "sum"))
+		ts.push_back(seconds_since(t0));
+		if (!check(state, e, "sum"))
 			return;
 		if (v != want) {
 			state.SkipWithError("sum of squares: wrong value");

@@ -374,14 +374,6 @@ const troupe_class kCounterClass = {
 	nullptr,	 kMethods,	   sizeof kMethods / sizeof kMethods[0],
 };
 
-troupe_arg i64_arg(int64_t x)
-{
-	troupe_arg a{};
-	a.kind = TROUPE_ARG_I64;
-	a.i64 = x;
-	return a;
-}
-
 // An actor of kCounterClass, released at scope exit (before the runtime's
 // shutdown: declare it after the Runtime).
 struct Actor {
@@ -1492,32 +1484,6 @@ void scale_row(benchmark::State &state, const char *child, const char *env,
 					      it->second * scale;
 }
 
-void scale_pending_bytes(benchmark::State &state)
-{
-	scale_row(state, "pending_troupe", "TROUPE_BENCH_PENDING",
-		  "bytes_per_task", "B_per_task", 1);
-}
-void scale_pending_submit(benchmark::State &state)
-{
-	scale_row(state, "pending_troupe", "TROUPE_BENCH_PENDING",
-		  "submit_per_s", "submit_ns", -1);
-}
-void scale_pending_drain(benchmark::State &state)
-{
-	scale_row(state, "pending_troupe", "TROUPE_BENCH_PENDING",
-		  "drain_per_s", "get_release_ns", -1);
-}
-void scale_actors_bytes(benchmark::State &state)
-{
-	scale_row(state, "actors_troupe", "TROUPE_BENCH_ACTORS",
-		  "bytes_per_actor", "B_per_actor", 1);
-}
-void scale_actors_create(benchmark::State &state)
-{
-	scale_row(state, "actors_troupe", "TROUPE_BENCH_ACTORS",
-		  "create_per_s", "create_ns", -1);
-}
-
 } // namespace
 
 BENCHMARK(single_client_tasks_async)->UseRealTime();
@@ -1579,9 +1545,10 @@ int main(int argc, char **argv)
 }
 
 // Cost growth: the first row of each N runs its child; the rows after it
-// read the same child's figures.
-#define SCALE_ROWS(fn, name, arg, hi)                                          \
-	BENCHMARK(fn)                                                          \
+// read the same child's figures (scale_row's arguments: child, size
+// variable, the child's key, the row's counter, scale).
+#define SCALE_ROWS(name, arg, hi, ...)                                         \
+	BENCHMARK_CAPTURE(scale_row, row, __VA_ARGS__)                         \
 		->Name(name)                                                   \
 		->ArgName(arg)                                                 \
 		->RangeMultiplier(10)                                          \
@@ -1589,12 +1556,15 @@ int main(int argc, char **argv)
 		->Iterations(1)                                                \
 		->UseRealTime()                                                \
 		->Unit(benchmark::kMillisecond)
-SCALE_ROWS(scale_pending_bytes, "scale_pending_tasks/bytes", "pending",
-	   10000000);
-SCALE_ROWS(scale_pending_submit, "scale_pending_tasks/submit", "pending",
-	   10000000);
-SCALE_ROWS(scale_pending_drain, "scale_pending_tasks/get",
-	   "pending", 10000000);
-SCALE_ROWS(scale_actors_bytes, "scale_live_actors/bytes", "actors", 1000000);
-SCALE_ROWS(scale_actors_create, "scale_live_actors/create", "actors",
-	   1000000);
+#define PENDING "pending_troupe", "TROUPE_BENCH_PENDING"
+#define ACTORS "actors_troupe", "TROUPE_BENCH_ACTORS"
+SCALE_ROWS("scale_pending_tasks/bytes", "pending", 10000000, PENDING,
+	   "bytes_per_task", "B_per_task", 1);
+SCALE_ROWS("scale_pending_tasks/submit", "pending", 10000000, PENDING,
+	   "submit_per_s", "submit_ns", -1);
+SCALE_ROWS("scale_pending_tasks/get", "pending", 10000000, PENDING,
+	   "drain_per_s", "get_release_ns", -1);
+SCALE_ROWS("scale_live_actors/bytes", "actors", 1000000, ACTORS,
+	   "bytes_per_actor", "B_per_actor", 1);
+SCALE_ROWS("scale_live_actors/create", "actors", 1000000, ACTORS,
+	   "create_per_s", "create_ns", -1);

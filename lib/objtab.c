@@ -255,25 +255,21 @@ static void grow_check(troupe *rt, uint64_t made)
 	    !atomic_compare_exchange_strong(&t->sized_for, &size, want))
 		return;
 	/* One thread resizes; the others go on, and the table stays usable
-	 * throughout.  A worker does it here.  A thread outside the pool hands
-	 * it to the pool: a resize of a big table takes a while (measured, 1M
-	 * and 4M puts and releases: single calls stalled 20-210 ms), and that
-	 * thread may be an application's event loop. */
-	/* (Once shutdown has begun, a job might never run: in place too.) */
-	if (troupe__sched_self(rt) != NULL || troupe__stopping(rt)) {
-		cds_lfht_resize(t->ht, want);
-		return;
-	}
+	 * throughout.  A thread outside the pool hands it to the pool: a
+	 * resize of a big table takes a while (measured, 1M and 4M puts and
+	 * releases: single calls stalled 20-210 ms), and that thread may be an
+	 * application's event loop.  Everyone else resizes here: a worker; a
+	 * caller once shutdown has begun (a job might never run); and one that
+	 * finds the last request still queued, every worker busy (or held by a
+	 * body that blocks outside troupe), since a table a few steps short
+	 * turns inserts into long walks (seen: 10M tasks queued behind a held
+	 * worker went from 10 s to over 10 min). */
 	bool queued = false;
-	if (atomic_compare_exchange_strong(&t->resize_queued, &queued, true)) {
+	if (troupe__sched_self(rt) == NULL && !troupe__stopping(rt) &&
+	    atomic_compare_exchange_strong(&t->resize_queued, &queued, true)) {
 		troupe__sched_push(rt, &t->resize_job);
 		return;
 	}
-	/* The last request still waits: every worker is busy (or held by a
-	 * body that blocks outside troupe).  Resize here rather than let the
-	 * table fall further behind: a table a few steps short turns inserts
-	 * into long walks (seen: 10M tasks queued behind a held worker went
-	 * from 10 s to over 10 min). */
 	cds_lfht_resize(t->ht, want);
 }
 
@@ -511,14 +507,13 @@ static void retire_unlinked(troupe *rt, struct troupe__obj *o)
 	struct reclaim_job *j = NULL;
 	if (troupe__sched_self(rt) == NULL && !troupe__stopping(rt))
 		j = troupe__malloc(sizeof *j);
-	if (j == NULL) {
+	if (j != NULL) {
+		j->job.kind = TROUPE__JOB_RECLAIM;
+		j->list = list;
+		troupe__sched_push(rt, &j->job);
+	} else {
 		reclaim_list(list);
-		shrink_check(rt);
-		return;
 	}
-	j->job.kind = TROUPE__JOB_RECLAIM;
-	j->list = list;
-	troupe__sched_push(rt, &j->job);
 	shrink_check(rt);
 }
 

@@ -387,6 +387,14 @@ static void park(troupe *rt, struct troupe__worker *w)
 		futex_wait(&w->park_word, 1);
 }
 
+/* Frees what w keeps of its own: task blocks, retired objects.  True if
+ * there were objects (their grace period took a while). */
+static bool flush_own(troupe *rt, struct troupe__worker *w)
+{
+	troupe__sched_free_flush(w);
+	return troupe__objtab_flush_worker(rt, w);
+}
+
 static void *run_loop(void *arg)
 {
 	struct troupe__worker *w = arg;
@@ -424,8 +432,7 @@ static void *run_loop(void *arg)
 		}
 		/* Free what this worker put aside before it sleeps; a
 		 * grace period takes time, so then look for work again. */
-		troupe__sched_free_flush(w);
-		if (troupe__objtab_flush_worker(rt, w))
+		if (flush_own(rt, w))
 			continue;
 		if (!troupe__stopping(rt))
 			park(rt, w);
@@ -434,8 +441,7 @@ static void *run_loop(void *arg)
 		w->searching = false;
 		atomic_fetch_sub(&s->n_searching, 1);
 	}
-	troupe__sched_free_flush(w);
-	troupe__objtab_flush_worker(rt, w);
+	flush_own(rt, w);
 	tls_worker = NULL;
 	return NULL;
 }
