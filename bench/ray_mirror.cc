@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -79,23 +80,33 @@ void call_empty_batch()
 	benchmark::ClobberMemory();
 }
 
-// Runs body(i) on n threads at once and joins them; returns the first
-// error any of them reported.
-template <class F> troupe_err on_threads(unsigned n, F &&body)
-{
+// n client threads that live through a whole row, as Ray's clients (actors)
+// do.  run() has each call body(i) once and returns the first error any of
+// them reported.  Threads started per round would put thread creation in
+// the timed loop, and with it each new thread's first troupe call (its RCU
+// registration, its allocator heap).
+class Clients {
 	std::atomic<int> first{TROUPE_OK};
-	std::vector<std::thread> ts;
-	for (unsigned i = 0; i < n; i++)
-		ts.emplace_back([&, i] {
-			troupe_err e = body(i);
-			int ok = TROUPE_OK;
-			if (e != TROUPE_OK)
-				first.compare_exchange_strong(ok, int(e));
-		});
-	for (auto &t : ts)
-		t.join();
-	return troupe_err(first.load());
-}
+	std::function<troupe_err(unsigned)> body;
+	Gang gang;
+
+    public:
+	Clients(unsigned n, std::function<troupe_err(unsigned)> b)
+		: body(std::move(b)), gang(n, [this](unsigned i) {
+			  troupe_err e = body(i);
+			  int ok = TROUPE_OK;
+			  if (e != TROUPE_OK)
+				  first.compare_exchange_strong(ok, int(e));
+		  })
+	{
+	}
+	troupe_err run()
+	{
+		first.store(TROUPE_OK);
+		gang.run();
+		return troupe_err(first.load());
+	}
+};
 
 // ---------------------------------------------------------- objects
 
@@ -172,38 +183,37 @@ void single_client_put_calls(benchmark::State &state)
 	report(state, double(state.iterations()) / el, base, kRayPutCalls);
 }
 
-// Ray: one client per CPU, each putting small objects.  Each iteration
-// starts one thread per CPU, each doing kPutsPerThread put + release.
+// Ray: one client per CPU, each putting small objects.  Each iteration has
+// every client thread do kPutsPerThread put + release.
 void multi_client_put_calls(benchmark::State &state)
 {
 	unsigned n = num_clients();
-	static const double base = measure_rate(
-		[n] {
-			on_threads(n, [](unsigned) {
-				for (uint64_t i = 0; i < kPutsPerThread; i++)
-					malloc_copy_free(sizeof i, &i);
-				return TROUPE_OK;
-			});
-		},
-		double(n) * kPutsPerThread);
+	static const double base = [n] {
+		Clients c(n, [](unsigned) {
+			for (uint64_t i = 0; i < kPutsPerThread; i++)
+				malloc_copy_free(sizeof i, &i);
+			return TROUPE_OK;
+		});
+		return measure_rate([&] { c.run(); },
+				    double(n) * kPutsPerThread);
+	}();
 	Runtime r;
 	if (!check(state, r.err, "troupe_init"))
 		return;
+	Clients clients(n, [&](unsigned) {
+		for (int64_t i = 0; i < kPutsPerThread; i++) {
+			troupe_ref ref;
+			troupe_err e = troupe_put_i64(r.rt, i, &ref);
+			if (e != TROUPE_OK)
+				return e;
+			troupe_release(r.rt, ref);
+		}
+		return TROUPE_OK;
+	});
 	auto t0 = Clock::now();
-	for (auto _ : state) {
-		troupe_err e = on_threads(n, [&](unsigned) {
-			for (int64_t i = 0; i < kPutsPerThread; i++) {
-				troupe_ref ref;
-				troupe_err e = troupe_put_i64(r.rt, i, &ref);
-				if (e != TROUPE_OK)
-					return e;
-				troupe_release(r.rt, ref);
-			}
-			return TROUPE_OK;
-		});
-		if (!check(state, e, "troupe_put_i64"))
+	for (auto _ : state)
+		if (!check(state, clients.run(), "troupe_put_i64"))
 			break;
-	}
 	double el = seconds_since(t0);
 	double items = double(state.iterations()) * n * kPutsPerThread;
 	state.SetItemsProcessed(int64_t(items));
@@ -226,30 +236,28 @@ std::vector<std::vector<char> > large_sources(unsigned n)
 void put_gigabytes(benchmark::State &state, unsigned clients, double ray_gb)
 {
 	auto src = large_sources(clients);
-	double base = measure_rate(
-		[&] {
-			on_threads(clients, [&](unsigned i) {
-				malloc_copy_free(kLarge, src[i].data());
-				return TROUPE_OK;
-			});
-		},
-		double(clients) * double(kLarge));
+	double base = [&] {
+		Clients c(clients, [&](unsigned i) {
+			malloc_copy_free(kLarge, src[i].data());
+			return TROUPE_OK;
+		});
+		return measure_rate([&] { c.run(); },
+				    double(clients) * double(kLarge));
+	}();
 	Runtime r;
 	if (!check(state, r.err, "troupe_init"))
 		return;
+	Clients putters(clients, [&](unsigned i) {
+		troupe_ref ref;
+		troupe_err e = troupe_put(r.rt, src[i].data(), kLarge, &ref);
+		if (e == TROUPE_OK)
+			troupe_release(r.rt, ref);
+		return e;
+	});
 	auto t0 = Clock::now();
-	for (auto _ : state) {
-		troupe_err e = on_threads(clients, [&](unsigned i) {
-			troupe_ref ref;
-			troupe_err e =
-				troupe_put(r.rt, src[i].data(), kLarge, &ref);
-			if (e == TROUPE_OK)
-				troupe_release(r.rt, ref);
-			return e;
-		});
-		if (!check(state, e, "troupe_put"))
+	for (auto _ : state)
+		if (!check(state, putters.run(), "troupe_put"))
 			break;
-	}
 	double el = seconds_since(t0);
 	double bytes = double(state.iterations()) * clients * double(kLarge);
 	state.SetBytesProcessed(int64_t(bytes));
@@ -438,36 +446,35 @@ void single_client_wait_1k_refs(benchmark::State &state)
 void multi_client_tasks_async(benchmark::State &state)
 {
 	unsigned n = num_clients();
-	static const double base = measure_rate(
-		[n] {
-			on_threads(n, [](unsigned) {
-				call_empty_batch();
-				return TROUPE_OK;
-			});
-		},
-		double(n) * kBatch);
+	static const double base = [n] {
+		Clients c(n, [](unsigned) {
+			call_empty_batch();
+			return TROUPE_OK;
+		});
+		return measure_rate([&] { c.run(); }, double(n) * kBatch);
+	}();
 	Runtime r;
 	if (!check(state, r.err, "troupe_init"))
 		return;
-	auto round = [&] {
-		return on_threads(n, [&](unsigned) {
-			std::vector<troupe_ref> refs(kBatch);
-			troupe_err e = submit_batch(r.rt, refs.data());
-			for (int i = 0; e == TROUPE_OK && i < kBatch; i++) {
-				e = troupe_get(r.rt, refs[i], -1, nullptr);
-				troupe_release(r.rt, refs[i]);
-				if (e != TROUPE_OK)
-					for (int k = i + 1; k < kBatch; k++)
-						troupe_release(r.rt, refs[k]);
-			}
-			return e;
-		});
-	};
-	if (!check(state, round(), "warm-up round"))
+	std::vector<std::vector<troupe_ref> > refs(
+		n, std::vector<troupe_ref>(kBatch));
+	Clients clients(n, [&](unsigned c) {
+		troupe_ref *batch = refs[c].data();
+		troupe_err e = submit_batch(r.rt, batch);
+		for (int i = 0; e == TROUPE_OK && i < kBatch; i++) {
+			e = troupe_get(r.rt, batch[i], -1, nullptr);
+			troupe_release(r.rt, batch[i]);
+			if (e != TROUPE_OK)
+				for (int k = i + 1; k < kBatch; k++)
+					troupe_release(r.rt, batch[k]);
+		}
+		return e;
+	});
+	if (!check(state, clients.run(), "warm-up round"))
 		return;
 	auto t0 = Clock::now();
 	for (auto _ : state)
-		if (!check(state, round(), "submit / get"))
+		if (!check(state, clients.run(), "submit / get"))
 			break;
 	double el = seconds_since(t0);
 	double items = double(state.iterations()) * n * kBatch;

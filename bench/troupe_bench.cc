@@ -580,61 +580,6 @@ class QueueActor {
 	}
 };
 
-// n caller threads that each run fn(i) once per run(); run() returns when
-// all have.  Threads wait on a condition variable between runs.
-class Gang {
-	std::mutex mu;
-	std::condition_variable cv_go, cv_done;
-	uint64_t gen = 0;
-	unsigned n, done = 0;
-	bool stop = false;
-	std::function<void(unsigned)> fn;
-	std::vector<std::thread> th;
-
-	void loop(unsigned i)
-	{
-		uint64_t seen = 0;
-		std::unique_lock<std::mutex> g(mu);
-		for (;;) {
-			cv_go.wait(g, [&] { return stop || gen != seen; });
-			if (stop)
-				return;
-			seen = gen;
-			g.unlock();
-			fn(i);
-			g.lock();
-			if (++done == n)
-				cv_done.notify_one();
-		}
-	}
-
-    public:
-	Gang(unsigned count, std::function<void(unsigned)> f)
-		: n(count), fn(std::move(f))
-	{
-		for (unsigned i = 0; i < n; i++)
-			th.emplace_back([this, i] { loop(i); });
-	}
-	~Gang()
-	{
-		{
-			std::lock_guard<std::mutex> g(mu);
-			stop = true;
-		}
-		cv_go.notify_all();
-		for (auto &t : th)
-			t.join();
-	}
-	void run()
-	{
-		std::unique_lock<std::mutex> g(mu);
-		done = 0;
-		gen++;
-		cv_go.notify_all();
-		cv_done.wait(g, [&] { return done == n; });
-	}
-};
-
 unsigned num_cpus()
 {
 	unsigned n = std::thread::hardware_concurrency();
