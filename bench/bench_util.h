@@ -18,6 +18,8 @@
 #include <thread>
 #include <vector>
 
+#include <sched.h>
+
 namespace
 {
 
@@ -29,6 +31,18 @@ constexpr double kBaselineSeconds = 0.05;
 inline double seconds_since(Clock::time_point t0)
 {
 	return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// The CPUs this process may run on (its affinity mask, as troupe counts
+// them for its default worker count), so that `taskset -c 0,1 troupe bench`
+// sizes every row, client count and peer pool for two CPUs.
+inline unsigned bench_cpus()
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return unsigned(CPU_COUNT(&set));
+	unsigned n = std::thread::hardware_concurrency();
+	return n ? n : 1;
 }
 
 // Runs batch() (which does `items` operations) until kBaselineSeconds have

@@ -533,8 +533,8 @@ void sumsq_sequential(benchmark::State &state)
 
 void sumsq_workers(benchmark::internal::Benchmark *b)
 {
-	unsigned n = std::thread::hardware_concurrency();
-	for (unsigned w = 1; w <= (n ? n : 1); w++)
+	unsigned n = bench_cpus();
+	for (unsigned w = 1; w <= n; w++)
 		b->Arg(int64_t(w));
 }
 

@@ -57,8 +57,7 @@ constexpr int kFloorRounds = 20000; // ping-pong round trips
 
 unsigned num_clients()
 {
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n > 0 ? unsigned(n) : 1;
+	return bench_cpus();
 }
 
 void report(benchmark::State &state, double rate, double base, double ray)

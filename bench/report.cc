@@ -14,6 +14,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include "bench_util.h"
+
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -188,7 +190,7 @@ class TroupeReporter : public benchmark::BenchmarkReporter {
     public:
 	bool ReportContext(const Context &ctx) override
 	{
-		ncpus_ = ctx.cpu_info.num_cpus;
+		ncpus_ = int(bench_cpus());
 		mhz_ = ctx.cpu_info.cycles_per_second / 1e6;
 		return true;
 	}

@@ -582,8 +582,7 @@ class QueueActor {
 
 unsigned num_cpus()
 {
-	unsigned n = std::thread::hardware_concurrency();
-	return n ? n : 1;
+	return bench_cpus();
 }
 
 // The baseline for the _async rows: `actors` QueueActors of `consumers`
@@ -1001,8 +1000,8 @@ int child_idle_baseline(long window_ms)
 	std::condition_variable cv;
 	bool stop = false;
 	std::vector<std::thread> threads;
-	unsigned n = std::thread::hardware_concurrency();
-	for (unsigned i = 0; i < (n ? n : 1); i++)
+	unsigned n = bench_cpus();
+	for (unsigned i = 0; i < n; i++)
 		threads.emplace_back([&] {
 			std::unique_lock<std::mutex> g(mu);
 			cv.wait(g, [&] { return stop; });
