@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "handback.h"
 #include <urcu/urcu-memb.h>
 /* For the layout of liburcu's per-thread reader record (one field read, in
  * troupe__thread_enter). */
@@ -41,6 +42,7 @@ static void unregister_at_exit(void *unused)
 {
 	(void)unused;
 	troupe__objtab_thread_exit();
+	troupe__box_thread_exit();
 	if (we_registered) {
 		urcu_memb_unregister_thread();
 		we_registered = false;

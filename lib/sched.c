@@ -83,38 +83,18 @@ void troupe__wfcq_splice(struct __cds_wfcq_head *dst_head,
 		troupe__spin_pause(&step);
 }
 
-/* Under ASan a block put aside is poisoned, so a use after its
- * troupe__sched_free is still reported at once. */
-#if defined(__SANITIZE_ADDRESS__)
-#include <sanitizer/asan_interface.h>
-#include <malloc.h>
-#define POISON(p) ASAN_POISON_MEMORY_REGION((p), malloc_usable_size(p))
-#define UNPOISON(p) ASAN_UNPOISON_MEMORY_REGION((p), malloc_usable_size(p))
-#else
-#define POISON(p) ((void)(p))
-#define UNPOISON(p) ((void)(p))
-#endif
-
-void troupe__sched_free(troupe *rt, void *p)
+void troupe__sched_free(troupe *rt, void *p, struct troupe__box *box)
 {
 	struct troupe__worker *w = troupe__sched_self(rt);
-	if (w == NULL) {
-		troupe__free(p);
-		return;
-	}
-	w->to_free[w->nfree++] = p;
-	POISON(p);
-	if (w->nfree == TROUPE__FREE_BATCH)
-		troupe__sched_free_flush(w);
+	if (w == NULL)
+		troupe__block_free(p, box);
+	else
+		troupe__returns_put(&w->returns, p, box);
 }
 
 void troupe__sched_free_flush(struct troupe__worker *w)
 {
-	for (unsigned i = 0; i < w->nfree; i++) {
-		UNPOISON(w->to_free[i]);
-		troupe__free(w->to_free[i]);
-	}
-	w->nfree = 0;
+	troupe__returns_flush(&w->returns);
 }
 
 static void futex_wait(_Atomic uint32_t *word, uint32_t val)

@@ -21,6 +21,7 @@
 #include <urcu/wfcqueue.h>
 
 #include "deque.h"
+#include "handback.h"
 
 /* A unit of work the pool runs: a task, an actor's turn, a batch of
  * retired objects to free.  Embedded at the start of each. */
@@ -38,8 +39,6 @@ struct troupe__job {
 	enum troupe__job_kind kind;
 };
 
-#define TROUPE__FREE_BATCH 64
-
 struct troupe__worker {
 	struct troupe__deque dq;
 	troupe *rt;
@@ -52,10 +51,9 @@ struct troupe__worker {
 	 * grace period (objtab.c); own thread only. */
 	struct troupe__obj *retired;
 	_Atomic unsigned nretired; /* stored by its thread, read by sizing */
-	/* Task blocks this worker is done with, freed a batch at a time
-	 * (troupe__sched_free); own thread only. */
-	unsigned nfree;
-	void *to_free[TROUPE__FREE_BATCH];
+	/* Task blocks this worker is done with, on their way back to the
+	 * threads that made them (troupe__sched_free); own thread only. */
+	struct troupe__returns returns;
 	/* Parking: the futex word is 1 while parked.  Under park_lock:
 	 * next_parked and whether the worker is on the parked list. */
 	alignas(64) _Atomic uint32_t park_word;
@@ -119,15 +117,13 @@ void troupe__sched_block_end(troupe *rt, struct troupe__worker *w);
  * tasks that were run that way (claimed), which sit on top of its deque. */
 void troupe__sched_trim(troupe *rt, struct troupe__worker *w);
 
-/* Frees a task block: at once on a thread outside rt's pool; on a worker,
- * with the next 63 (or when it goes idle).  A block is usually made by
- * another thread (a caller, a submitter), and freeing it there pushes it
- * onto that thread's page with an atomic on a line the owner's allocations
- * keep writing: one line moved per block, one per batch when the frees
- * come together.  Measured, 10,000-call fire-and-forget batches (8 A/B
- * runs): 7.3-9.1 -> 7.9-11.0 M/s. */
-void troupe__sched_free(troupe *rt, void *p);
-/* Frees what w has put aside (own thread). */
+/* Gives up a task block (troupe__block_alloc'd, going back to box): freed
+ * at once on a thread outside rt's pool; on a worker, handed back to its
+ * owner with others (handback.h), or freed with them when the owner is this
+ * worker.  Batching alone, before the hand-back, measured on 10,000-call
+ * fire-and-forget batches (8 A/B runs): 7.3-9.1 -> 7.9-11.0 M/s. */
+void troupe__sched_free(troupe *rt, void *p, struct troupe__box *box);
+/* Hands back or frees what w has put aside (own thread). */
 void troupe__sched_free_flush(struct troupe__worker *w);
 
 /* One step of a spin-wait: a few pause instructions (~0.1 µs), and every

@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "alloc.h"
+#include "handback.h"
 
 #include "rcu.h"
 
@@ -64,7 +65,7 @@ void troupe__task_free(troupe *rt, struct troupe__task *t)
 	for (unsigned i = 0; i < t->nret; i++)
 		if (t->rets[i] != NULL)
 			troupe__obj_unref(rt, t->rets[i]);
-	troupe__sched_free(rt, t);
+	troupe__sched_free(rt, t, t->box);
 }
 
 static void vote(troupe *rt, struct troupe__task *t)
@@ -383,9 +384,11 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 	 * before it. */
 	size = (size + TROUPE__CACHELINE - 1) &
 	       ~(size_t)(TROUPE__CACHELINE - 1);
-	struct troupe__task *t = troupe__malloc(size);
+	struct troupe__box *box;
+	struct troupe__task *t = troupe__block_alloc(size, &box);
 	if (t == NULL)
 		return TROUPE_ENOMEM;
+	t->box = box;
 	char *p = (char *)(t + 1);
 	t->rets = (struct troupe__obj **)p;
 	p += nret * sizeof(struct troupe__obj *);

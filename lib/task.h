@@ -56,6 +56,7 @@ struct troupe__task {
 	bool guard_dropped;        /* actor.c: the turn dropped the guard */
 	bool parked;               /* actor.c: waited for its arguments */
 	bool keep_args; /* a constructor kept for restarts holds its args */
+	struct troupe__box *box; /* where the block goes back (handback.h) */
 };
 
 /* The actor handles t holds for its body (TROUPE_ARG_ACTOR arguments). */

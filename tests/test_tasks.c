@@ -824,6 +824,75 @@ static void nested_wait(void **state)
 	nested_wait_on(2);
 }
 
+/* Task blocks go back to the thread that made them (lib/handback.h); a
+ * thread that exits first leaves its blocks to be freed by whoever finishes
+ * with them.  Here every submitting thread has exited before any of its
+ * tasks runs: the workers are held at a gate, then the tasks are run by
+ * the workers and by this thread's gets.  ASan reports a block used after
+ * it went back or a box never freed; the sum checks every task ran once. */
+#define ORPHAN_THREADS 8
+#define ORPHAN_TASKS 500
+
+struct orphan_submitter {
+	troupe *rt;
+	troupe_ref refs[ORPHAN_TASKS];
+	troupe_err err;
+};
+
+static void *submit_and_exit(void *arg)
+{
+	struct orphan_submitter *s = arg;
+	s->err = TROUPE_OK;
+	for (int i = 0; i < ORPHAN_TASKS && s->err == TROUPE_OK; i++) {
+		troupe_arg a = TROUPE_I64(i);
+		s->err = troupe_submit(s->rt, square_fn, &a, 1, NULL,
+				       &s->refs[i]);
+	}
+	return NULL;
+}
+
+static void tasks_outlive_submitting_threads(void **state)
+{
+	struct test_fixture *f = *state;
+	troupe_ref gates[2];
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(test_submit_gate(f->rt, &f->gate, &gates[i]),
+				 TROUPE_OK);
+	TEST_WAIT_UNTIL(atomic_load(&f->gate.started) == 2);
+	assert_int_equal(atomic_load(&f->gate.started), 2);
+
+	static struct orphan_submitter subs[ORPHAN_THREADS];
+	pthread_t th[ORPHAN_THREADS];
+	for (int t = 0; t < ORPHAN_THREADS; t++) {
+		subs[t].rt = f->rt;
+		assert_int_equal(pthread_create(&th[t], NULL, submit_and_exit,
+						&subs[t]),
+				 0);
+	}
+	for (int t = 0; t < ORPHAN_THREADS; t++) {
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+		assert_int_equal(subs[t].err, TROUPE_OK);
+	}
+	assert_int_equal(atomic_load(&f->gate.finished), 0);
+
+	atomic_store(&f->gate.open, 1);
+	int64_t sum = 0, want = 0;
+	for (int i = 0; i < ORPHAN_TASKS; i++)
+		want += (int64_t)i * i;
+	want *= ORPHAN_THREADS;
+	for (int t = 0; t < ORPHAN_THREADS; t++)
+		for (int i = 0; i < ORPHAN_TASKS; i++) {
+			sum += get_i64(f->rt, subs[t].refs[i]);
+			assert_int_equal(troupe_release(f->rt, subs[t].refs[i]),
+					 TROUPE_OK);
+		}
+	assert_int_equal(sum, want);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(get_i64(f->rt, gates[i]), 7);
+		troupe_release(f->rt, gates[i]);
+	}
+}
+
 /* Body: returns the calling thread's pthread_t (as an i64). */
 static void whoami_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
 		      size_t nargs)
@@ -1038,25 +1107,36 @@ static void stress_chain_and_fan_in(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(inline_args, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(inline_args, setup,
+						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(get_runs_unstarted_task, setup,
 						test_fixture_teardown),
 		cmocka_unit_test(shutdown_waits_for_inline_body),
-		cmocka_unit_test_setup_teardown(ref_args, setup, test_fixture_teardown),
-		cmocka_unit_test_setup_teardown(multi_returns, setup, test_fixture_teardown),
-		cmocka_unit_test_setup_teardown(return_owned, setup, test_fixture_teardown),
-		cmocka_unit_test_setup_teardown(empty_return, setup, test_fixture_teardown),
-		cmocka_unit_test_setup_teardown(fail_message, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(ref_args, setup,
+						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(multi_returns, setup,
+						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(return_owned, setup,
+						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(empty_return, setup,
+						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(fail_message, setup,
+						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(failure_names_task, setup,
 						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(chained_failure, setup,
 						test_fixture_teardown),
-		cmocka_unit_test_setup_teardown(named, setup, test_fixture_teardown),
-		cmocka_unit_test_setup_teardown(return_twice, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(named, setup,
+						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(return_twice, setup,
+						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(tasks_outlive_submitting_threads,
+						setup, test_fixture_teardown),
 		cmocka_unit_test(fib_one_worker),
 		cmocka_unit_test(fib_two_workers),
 		cmocka_unit_test(nested_wait),
-		cmocka_unit_test_setup_teardown(bad_input, setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(bad_input, setup,
+						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(stress_chain_and_fan_in, setup,
 						test_fixture_teardown),
 	};

@@ -1,0 +1,201 @@
+/* Task blocks handed back to the thread that allocated them; see
+ * handback.h for why and for the box's life. */
+#include "handback.h"
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "alloc.h"
+#include "internal.h"
+
+/* Under ASan a block put aside is poisoned, so a use after it was given
+ * up is still reported at once. */
+#if defined(__SANITIZE_ADDRESS__)
+#include <malloc.h>
+#include <sanitizer/asan_interface.h>
+#define POISON(p) ASAN_POISON_MEMORY_REGION((p), malloc_usable_size(p))
+#define UNPOISON(p) ASAN_UNPOISON_MEMORY_REGION((p), malloc_usable_size(p))
+#else
+#define POISON(p) ((void)(p))
+#define UNPOISON(p) ((void)(p))
+#endif
+
+/* Blocks per array: the array is 512 bytes. */
+#define HANDBACK_BATCH 61
+
+struct troupe__handback {
+	struct troupe__handback *next; /* in the box's list */
+	struct troupe__box *box;
+	unsigned n;
+	void *block[HANDBACK_BATCH];
+};
+
+/* The box's list once its thread has exited. */
+#define CLOSED ((struct troupe__handback *)(uintptr_t)1)
+
+struct troupe__box {
+	/* Arrays handed back and not yet freed; CLOSED after the owner's
+	 * exit.  Pushed by returners, taken whole by the owner. */
+	_Atomic(struct troupe__handback *) head;
+	/* Counts blocks off after the owner's exit (box_thread_exit):
+	 * returners subtract what they free, the owner adds what was still
+	 * out when it left; the one that brings it to zero frees the box.
+	 * Before that only subtractions happen, so it cannot reach zero. */
+	_Atomic long out;
+};
+
+static TROUPE__TLS struct troupe__box *my_box;
+/* Blocks my_box has lent and not had back. */
+static TROUPE__TLS long my_lent;
+
+static void count_off(struct troupe__box *b, long n)
+{
+	/* Acq_rel: the last one to count off sees every other's frees done
+	 * before it frees the box. */
+	if (atomic_fetch_sub_explicit(&b->out, n, memory_order_acq_rel) == n)
+		troupe__free(b);
+}
+
+/* The owner frees a list of arrays of its own blocks. */
+static void free_own(struct troupe__handback *list)
+{
+	while (list != NULL) {
+		struct troupe__handback *next = list->next;
+		for (unsigned i = 0; i < list->n; i++) {
+			UNPOISON(list->block[i]);
+			troupe__free(list->block[i]);
+		}
+		my_lent -= list->n;
+		troupe__free(list);
+		list = next;
+	}
+}
+
+void *troupe__block_alloc(size_t n, struct troupe__box **box)
+{
+	struct troupe__box *b = my_box;
+	if (b == NULL) {
+		/* A line of its own: returners push onto it. */
+		b = troupe__zalloc_aligned(sizeof *b, TROUPE__CACHELINE);
+		if (b == NULL)
+			return NULL;
+		atomic_init(&b->head, NULL);
+		atomic_init(&b->out, 0);
+		my_box = b;
+	} else if (atomic_load_explicit(&b->head, memory_order_relaxed) !=
+		   NULL) {
+		/* Acquire: pairs with the returner's push, so the blocks'
+		 * last uses happen before these frees. */
+		free_own(atomic_exchange_explicit(&b->head, NULL,
+						  memory_order_acquire));
+	}
+	void *p = troupe__malloc(n);
+	if (p != NULL) {
+		my_lent++;
+		*box = b;
+	}
+	return p;
+}
+
+void troupe__block_free(void *p, struct troupe__box *box)
+{
+	troupe__free(p);
+	if (box == my_box)
+		my_lent--;
+	else
+		count_off(box, 1);
+}
+
+/* Sends h to its box's owner, or frees its blocks here when the owner is
+ * this thread or has exited. */
+static void hand_back(struct troupe__handback *h)
+{
+	struct troupe__box *b = h->box;
+	if (b == my_box) {
+		h->next = NULL;
+		free_own(h);
+		return;
+	}
+	struct troupe__handback *head =
+		atomic_load_explicit(&b->head, memory_order_relaxed);
+	do {
+		if (head == CLOSED) {
+			long n = (long)h->n;
+			for (unsigned i = 0; i < h->n; i++) {
+				UNPOISON(h->block[i]);
+				troupe__free(h->block[i]);
+			}
+			troupe__free(h);
+			count_off(b, n);
+			return;
+		}
+		h->next = head;
+		/* Release: the blocks' last uses (and the array's contents)
+		 * before the owner's acquire. */
+	} while (!atomic_compare_exchange_weak_explicit(&b->head, &head, h,
+							memory_order_release,
+							memory_order_relaxed));
+}
+
+void troupe__returns_put(struct troupe__returns *r, void *p,
+			 struct troupe__box *box)
+{
+	unsigned slot = TROUPE__RETURNS_OPEN;
+	for (unsigned i = 0; i < TROUPE__RETURNS_OPEN; i++) {
+		struct troupe__handback *h = r->open[i];
+		if (h != NULL && h->box == box) {
+			slot = i;
+			break;
+		}
+		if (h == NULL && slot == TROUPE__RETURNS_OPEN)
+			slot = i;
+	}
+	if (slot == TROUPE__RETURNS_OPEN) {
+		/* A fifth owner: send one open array on its way early. */
+		slot = r->evict++ % TROUPE__RETURNS_OPEN;
+		hand_back(r->open[slot]);
+		r->open[slot] = NULL;
+	}
+	struct troupe__handback *h = r->open[slot];
+	if (h == NULL) {
+		h = troupe__malloc(sizeof *h);
+		if (h == NULL) {
+			troupe__block_free(p, box);
+			return;
+		}
+		h->box = box;
+		h->n = 0;
+		r->open[slot] = h;
+	}
+	POISON(p);
+	h->block[h->n++] = p;
+	if (h->n == HANDBACK_BATCH) {
+		hand_back(h);
+		r->open[slot] = NULL;
+	}
+}
+
+void troupe__returns_flush(struct troupe__returns *r)
+{
+	for (unsigned i = 0; i < TROUPE__RETURNS_OPEN; i++)
+		if (r->open[i] != NULL) {
+			hand_back(r->open[i]);
+			r->open[i] = NULL;
+		}
+}
+
+void troupe__box_thread_exit(void)
+{
+	struct troupe__box *b = my_box;
+	if (b == NULL)
+		return;
+	my_box = NULL;
+	free_own(atomic_exchange_explicit(&b->head, CLOSED,
+					  memory_order_acq_rel));
+	long left = my_lent;
+	my_lent = 0;
+	if (atomic_fetch_add_explicit(&b->out, left, memory_order_acq_rel) +
+		    left ==
+	    0)
+		troupe__free(b);
+}

@@ -1,0 +1,63 @@
+/*
+ * Task blocks go back to the thread that allocated them.
+ *
+ * A task's or a call's block is allocated by the thread that submits it and
+ * is mostly freed by a worker.  Freed there, it would go onto its page's
+ * cross-thread free list in mimalloc, and the submitting thread, when it
+ * next collects that list, walks it one block at a time: each step a load
+ * of a line the worker's core wrote last, waiting for the step before.
+ * With a caller that only submits (fire-and-forget calls) that walk was
+ * the hottest instruction of the run — one cross-core transfer per call,
+ * in series (bench/README.md).
+ *
+ * Instead a worker gathers the blocks it is done with by owner, in arrays,
+ * and hands each full array to its owner with one push; the owner frees
+ * the blocks itself, as local frees, when it next allocates a block.  An
+ * array of pointers is read without a chain: its loads go out together.
+ *
+ * Every thread that allocates blocks has a box, made with its first block;
+ * a block's allocator gives the caller the box to return it to.  A box
+ * outlives its thread until every block it lent is back: at thread exit
+ * the box is closed, later returners free directly and count the blocks
+ * off, and whoever counts off the last one frees the box.
+ *
+ * Blocks handed back to a thread that never allocates again stay in its box
+ * until it exits.  Threads: any, as each function says.
+ */
+#ifndef TROUPE_HANDBACK_H
+#define TROUPE_HANDBACK_H
+
+#include <stddef.h>
+
+struct troupe__box;
+struct troupe__handback;
+
+/* Open arrays a worker fills at once (blocks of as many owners). */
+#define TROUPE__RETURNS_OPEN 4
+
+/* A worker's blocks on their way back; that worker's thread only. */
+struct troupe__returns {
+	struct troupe__handback *open[TROUPE__RETURNS_OPEN];
+	unsigned evict; /* which open array goes when a fifth owner shows */
+};
+
+/* A block of n bytes from the calling thread's box; *box is where it goes
+ * back (troupe__block_free, troupe__returns_put).  Frees what was handed
+ * back to this thread first.  NULL on no memory.  Any thread. */
+void *troupe__block_alloc(size_t n, struct troupe__box **box);
+
+/* Frees p (from troupe__block_alloc, with its box) at once.  Any thread. */
+void troupe__block_free(void *p, struct troupe__box *box);
+
+/* Puts p aside to go back to box with others; under ASan it is poisoned
+ * until then.  The returns' own thread. */
+void troupe__returns_put(struct troupe__returns *r, void *p,
+			 struct troupe__box *box);
+
+/* Hands back (or frees) everything r holds.  The returns' own thread. */
+void troupe__returns_flush(struct troupe__returns *r);
+
+/* The calling thread is exiting: closes its box (see above). */
+void troupe__box_thread_exit(void);
+
+#endif
