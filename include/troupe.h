@@ -240,11 +240,15 @@ TROUPE_API troupe_err troupe_on_ready_post(troupe *rt, troupe_ref ref,
 					   troupe_ready_fn cb, void *arg);
 
 /* A file descriptor (eventfd) that is readable while posted completions wait
- * for troupe_dispatch.  Owned by rt: do not close it.  Poll it for POLLIN. */
+ * for troupe_dispatch (or one is being posted: a dispatch may then run none,
+ * and the fd stays readable until it is queued).  Owned by rt: poll it for
+ * POLLIN; do not close, read or write it (troupe_dispatch keeps its count). */
 TROUPE_API troupe_err troupe_completion_fd(troupe *rt, int *fd);
 
-/* Runs the posted callbacks that are due, on the calling thread, and clears
- * the fd's readiness.  *ran (may be NULL) gets how many ran.  Never blocks. */
+/* Runs the posted callbacks that are due, on the calling thread, and takes
+ * them off the fd's count: once none waits, the fd is not readable.  *ran
+ * (may be NULL) gets how many ran.  Never blocks.  TROUPE_ESHUTDOWN once
+ * shutdown has begun (it runs what is left itself). */
 TROUPE_API troupe_err troupe_dispatch(troupe *rt, size_t *ran);
 
 /* ---------------------------------------------------------------- tasks */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "handback.h"
 
 #include "rcu.h"
 
@@ -265,6 +266,7 @@ troupe_err troupe_get(troupe *rt, troupe_ref ref, double timeout_s,
 	 * misbehaves, and so shutdown can wait for us. */
 	if (troupe__stopping(rt) || !enter_blocking(rt))
 		return TROUPE_ESHUTDOWN;
+	troupe__box_drain(); /* about to wait: free what came back */
 	troupe__obj_ref(o);
 	await(rt, o, deadline_of(timeout_s));
 	err = result_of(o, value);
@@ -361,6 +363,7 @@ troupe_err troupe_wait(troupe *rt, const troupe_ref *refs, size_t n,
 		err = TROUPE_ESHUTDOWN;
 		goto out;
 	}
+	troupe__box_drain(); /* about to wait: free what came back */
 	troupe__rcu_lock();
 	for (; held < n; held++) {
 		err = troupe__obj_lookup(rt, refs[held], &objs[held]);
@@ -572,8 +575,13 @@ size_t troupe__dispatch(troupe *rt)
 	uint64_t cnt = 0;
 	if (read(rt->cq_fd, &cnt, sizeof cnt) != (ssize_t)sizeof cnt)
 		cnt = 0;
-	if (cnt > ran) {
-		uint64_t rest = cnt - ran;
+	/* Below what ran only if something else took counts off (an
+	 * application that read the fd itself): then signal again for
+	 * whatever is queued, rather than leave it unsignalled. */
+	uint64_t rest = cnt > ran ? cnt - ran :
+			!cds_wfcq_empty(&rt->cq_head, &rt->cq_tail) ? 1 :
+								      0;
+	if (rest > 0) {
 		ssize_t wr = write(rt->cq_fd, &rest, sizeof rest);
 		(void)wr;
 	}
@@ -588,7 +596,12 @@ troupe_err troupe_dispatch(troupe *rt, size_t *ran)
 	if (troupe__closed(rt))
 		return TROUPE_ESHUTDOWN;
 	troupe__thread_enter();
+	/* Counted like a blocking get, so that shutdown waits for it before
+	 * it closes the fd. */
+	if (!enter_blocking(rt))
+		return TROUPE_ESHUTDOWN;
 	size_t n = troupe__dispatch(rt);
+	leave_blocking(rt);
 	if (ran != NULL)
 		*ran = n;
 	return TROUPE_OK;

@@ -9,8 +9,9 @@
 #include "internal.h"
 
 /* Under ASan a block put aside is poisoned, so a use after it was given
- * up is still reported at once. */
-#if defined(__SANITIZE_ADDRESS__)
+ * up is still reported at once.  (Sanitizer builds allocate with libc's
+ * malloc, whose malloc_usable_size this needs.) */
+#if defined(__SANITIZE_ADDRESS__) && defined(TROUPE_LIBC_MALLOC)
 #include <malloc.h>
 #include <sanitizer/asan_interface.h>
 #define POISON(p) ASAN_POISON_MEMORY_REGION((p), malloc_usable_size(p))
@@ -69,6 +70,15 @@ static void free_own(struct troupe__handback *list)
 		troupe__free(list);
 		list = next;
 	}
+}
+
+void troupe__box_drain(void)
+{
+	struct troupe__box *b = my_box;
+	if (b != NULL &&
+	    atomic_load_explicit(&b->head, memory_order_relaxed) != NULL)
+		free_own(atomic_exchange_explicit(&b->head, NULL,
+						  memory_order_acquire));
 }
 
 void *troupe__block_alloc(size_t n, struct troupe__box **box)

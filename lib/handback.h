@@ -21,8 +21,9 @@
  * the box is closed, later returners free directly and count the blocks
  * off, and whoever counts off the last one frees the box.
  *
- * Blocks handed back to a thread that never allocates again stay in its box
- * until it exits.  Threads: any, as each function says.
+ * Blocks handed back to a thread are freed when it next allocates a block
+ * or waits (get, wait), or when it exits.  Threads: any, as each function
+ * says.
  */
 #ifndef TROUPE_HANDBACK_H
 #define TROUPE_HANDBACK_H
@@ -45,6 +46,11 @@ struct troupe__returns {
  * back (troupe__block_free, troupe__returns_put).  Frees what was handed
  * back to this thread first.  NULL on no memory.  Any thread. */
 void *troupe__block_alloc(size_t n, struct troupe__box **box);
+
+/* Frees what was handed back to the calling thread (troupe__block_alloc
+ * does this too).  For a thread about to wait, which may not allocate
+ * again for a while.  Any thread. */
+void troupe__box_drain(void);
 
 /* Frees p (from troupe__block_alloc, with its box) at once.  Any thread. */
 void troupe__block_free(void *p, struct troupe__box *box);

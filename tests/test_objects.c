@@ -736,6 +736,61 @@ static void completion_fd(void **state)
 	assert_false(fd_readable(fd, 0));
 }
 
+/* The fd's count stays right around a dispatch: a callback that posts
+ * another (already ready, so posted at once, inside the dispatch) leaves
+ * the fd readable for it; the next dispatch runs it and leaves the fd
+ * unreadable.  Also when the application read the fd itself, which it
+ * must not, the post is not left unsignalled. */
+struct chain_post {
+	troupe_ref next;
+	struct ready_rec rec;
+};
+
+static void post_next_cb(troupe *rt, troupe_ref ref, troupe_err st, void *arg)
+{
+	(void)ref, (void)st;
+	struct chain_post *c = arg;
+	atomic_fetch_add(&c->rec.calls, 1);
+	if (troupe_on_ready_post(rt, c->next, rec_cb, &c->rec) != TROUPE_OK)
+		atomic_store(&c->rec.status, -1);
+}
+
+static void completion_fd_count(void **state)
+{
+	struct test_fixture *f = *state;
+	troupe *rt = f->rt;
+	int fd = -1;
+	assert_int_equal(troupe_completion_fd(rt, &fd), TROUPE_OK);
+	for (int misuse = 0; misuse < 2; misuse++) {
+		troupe_ref first;
+		struct chain_post c = {.rec = {.expect = 9}};
+		assert_int_equal(troupe_put_i64(rt, 8, &first), TROUPE_OK);
+		assert_int_equal(troupe_put_i64(rt, 9, &c.next), TROUPE_OK);
+		assert_int_equal(troupe_on_ready_post(rt, first, post_next_cb,
+						      &c),
+				 TROUPE_OK);
+		assert_true(fd_readable(fd, 0));
+		if (misuse) {
+			uint64_t cnt = 0;
+			assert_int_equal(read(fd, &cnt, sizeof cnt),
+					 (ssize_t)sizeof cnt);
+		}
+		size_t ran = 0;
+		assert_int_equal(troupe_dispatch(rt, &ran), TROUPE_OK);
+		assert_int_equal(ran,
+				 1); /* post_next_cb, which posted rec_cb */
+		assert_int_equal(atomic_load(&c.rec.calls), 1);
+		assert_true(fd_readable(fd, 0));
+		assert_int_equal(troupe_dispatch(rt, &ran), TROUPE_OK);
+		assert_int_equal(ran, 1);
+		assert_int_equal(atomic_load(&c.rec.calls), 2);
+		assert_int_equal(atomic_load(&c.rec.value_ok), 1);
+		assert_false(fd_readable(fd, 0));
+		assert_int_equal(troupe_release(rt, first), TROUPE_OK);
+		assert_int_equal(troupe_release(rt, c.next), TROUPE_OK);
+	}
+}
+
 /* ------------------------------------------ brand-new application threads */
 
 static void double_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
@@ -892,6 +947,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(on_ready_once, setup,
 						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(completion_fd, setup,
+						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(completion_fd_count, setup,
 						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(new_app_threads, setup,
 						test_fixture_teardown),
