@@ -75,6 +75,8 @@ static void free_own(struct troupe__handback *list)
 void troupe__box_drain(void)
 {
 	struct troupe__box *b = my_box;
+	/* Acquire: pairs with the returners' pushes, so the blocks' last
+	 * uses happen before these frees. */
 	if (b != NULL &&
 	    atomic_load_explicit(&b->head, memory_order_relaxed) != NULL)
 		free_own(atomic_exchange_explicit(&b->head, NULL,
@@ -92,12 +94,8 @@ void *troupe__block_alloc(size_t n, struct troupe__box **box)
 		atomic_init(&b->head, NULL);
 		atomic_init(&b->out, 0);
 		my_box = b;
-	} else if (atomic_load_explicit(&b->head, memory_order_relaxed) !=
-		   NULL) {
-		/* Acquire: pairs with the returner's push, so the blocks'
-		 * last uses happen before these frees. */
-		free_own(atomic_exchange_explicit(&b->head, NULL,
-						  memory_order_acquire));
+	} else {
+		troupe__box_drain();
 	}
 	void *p = troupe__malloc(n);
 	if (p != NULL) {
