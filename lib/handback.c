@@ -57,17 +57,24 @@ static void count_off(struct troupe__box *b, long n)
 		troupe__free(b);
 }
 
+/* Frees the blocks in h and h itself; returns how many blocks. */
+static long free_array(struct troupe__handback *h)
+{
+	long n = (long)h->n;
+	for (unsigned i = 0; i < h->n; i++) {
+		UNPOISON(h->block[i]);
+		troupe__free(h->block[i]);
+	}
+	troupe__free(h);
+	return n;
+}
+
 /* The owner frees a list of arrays of its own blocks. */
 static void free_own(struct troupe__handback *list)
 {
 	while (list != NULL) {
 		struct troupe__handback *next = list->next;
-		for (unsigned i = 0; i < list->n; i++) {
-			UNPOISON(list->block[i]);
-			troupe__free(list->block[i]);
-		}
-		my_lent -= list->n;
-		troupe__free(list);
+		my_lent -= free_array(list);
 		list = next;
 	}
 }
@@ -128,13 +135,7 @@ static void hand_back(struct troupe__handback *h)
 		atomic_load_explicit(&b->head, memory_order_relaxed);
 	do {
 		if (head == CLOSED) {
-			long n = (long)h->n;
-			for (unsigned i = 0; i < h->n; i++) {
-				UNPOISON(h->block[i]);
-				troupe__free(h->block[i]);
-			}
-			troupe__free(h);
-			count_off(b, n);
+			count_off(b, free_array(h));
 			return;
 		}
 		h->next = head;

@@ -502,11 +502,11 @@ static void retire_unlinked(troupe *rt, struct troupe__obj *o)
 	struct troupe__obj *list =
 		atomic_exchange_explicit(&t->retired, NULL,
 					 memory_order_acquire);
-	/* A worker waits for the grace period itself; an application thread
-	 * hands the batch to the pool, so its release never stalls for one. */
-	struct reclaim_job *j = NULL;
-	if (troupe__sched_self(rt) == NULL && !troupe__stopping(rt))
-		j = troupe__malloc(sizeof *j);
+	/* (Workers took their own path above.)  This application thread
+	 * hands the batch to the pool, so its release never stalls for a
+	 * grace period; once shutdown has begun it waits for it here. */
+	struct reclaim_job *j =
+		troupe__stopping(rt) ? NULL : troupe__malloc(sizeof *j);
 	if (j != NULL) {
 		j->job.kind = TROUPE__JOB_RECLAIM;
 		j->list = list;

@@ -92,11 +92,6 @@ void troupe__sched_free(troupe *rt, void *p, struct troupe__box *box)
 		troupe__returns_put(&w->returns, p, box);
 }
 
-void troupe__sched_free_flush(struct troupe__worker *w)
-{
-	troupe__returns_flush(&w->returns);
-}
-
 static void futex_wait(_Atomic uint32_t *word, uint32_t val)
 {
 	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
@@ -323,7 +318,8 @@ static void stop_searching(troupe *rt, struct troupe__worker *w)
 	w->searching = false;
 	/* The last searcher to find work hands the search on, if there is
 	 * more work to find. */
-	if (atomic_fetch_sub(&s->n_searching, 1) == 1 && troupe__sched_work_waiting(rt))
+	if (atomic_fetch_sub(&s->n_searching, 1) == 1 &&
+	    troupe__sched_work_waiting(rt))
 		notify(rt);
 }
 
@@ -371,7 +367,7 @@ static void park(troupe *rt, struct troupe__worker *w)
  * there were objects (their grace period took a while). */
 static bool flush_own(troupe *rt, struct troupe__worker *w)
 {
-	troupe__sched_free_flush(w);
+	troupe__returns_flush(&w->returns);
 	return troupe__objtab_flush_worker(rt, w);
 }
 

@@ -123,8 +123,6 @@ void troupe__sched_trim(troupe *rt, struct troupe__worker *w);
  * worker.  Batching alone, before the hand-back, measured on 10,000-call
  * fire-and-forget batches (8 A/B runs): 7.3-9.1 -> 7.9-11.0 M/s. */
 void troupe__sched_free(troupe *rt, void *p, struct troupe__box *box);
-/* Hands back or frees what w has put aside (own thread). */
-void troupe__sched_free_flush(struct troupe__worker *w);
 
 /* One step of a spin-wait: a few pause instructions (~0.1 µs), and every
  * 8th step a yield to any thread runnable on this CPU.  *step counts the
