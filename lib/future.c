@@ -511,7 +511,7 @@ static troupe_err on_ready(troupe *rt, troupe_ref ref, troupe_ready_fn cb,
 	troupe__rcu_lock();
 	troupe_err err = troupe__obj_lookup(rt, ref, &o);
 	if (err == TROUPE_OK)
-		err = troupe__obj_retain_user(o);
+		err = troupe__obj_retain_id(o, ref.id);
 	troupe__rcu_unlock();
 	if (err != TROUPE_OK) {
 		troupe__free(r);

@@ -6,11 +6,20 @@
  * in an RCU read-side section and take no lock; a removed object is freed
  * only after a grace period (batched, see retire in objtab.c).
  *
- * References: the high 32 bits of `refs` count the caller's refs (what
- * troupe_retain/release move), the low 32 the runtime's own (a task that
- * takes the object as an argument or fills it, an on_ready registration).
- * The object leaves the table when both reach zero.  Keeping them apart is
- * what lets a double release be refused while a task still needs the value.
+ * References: `refs` counts the caller's refs (what troupe_retain/release
+ * move) in bits 28..55 and the runtime's own (a task that takes the object
+ * as an argument or fills it, an on_ready registration) in bits 0..27.
+ * Keeping them apart is what lets a double release be refused while a task
+ * still needs the value.  When both reach zero the object is dead.
+ *
+ * A dead value object usually stays in the table, as a slot the thread that
+ * killed it reuses for its next object (see "Slots" in objtab.c): reusing
+ * one costs no table insert, delete or grace period.  Its id changes with
+ * each use: bits 52..59 of an id are the slot's generation, and the top
+ * byte of `refs` holds the same number, so one atomic load tells whether
+ * an id still names the object in the slot (troupe__obj_lookup).  A slot
+ * used 255 times, or one its thread cannot keep, leaves the table as
+ * before: ids stay unique.
  *
  * Waiters (blocked getters, dependent tasks, callbacks) hang on a list
  * guarded by one of a few striped locks; resolving with no waiter takes no
@@ -62,7 +71,9 @@ struct troupe__waiter {
 
 struct troupe__obj {
 	struct cds_lfht_node node;
-	uint64_t id;
+	/* Its bits below TROUPE__ID_GEN_SHIFT (the table's key) never change
+	 * while the node is in the table; the generation above them does. */
+	_Atomic uint64_t id;
 	_Atomic uint64_t refs;  /* user << 32 | internal */
 	_Atomic uint32_t state; /* enum troupe__obj_state */
 	/* Set by whoever runs the producing task (a worker that dequeued
@@ -93,6 +104,13 @@ struct troupe__objtab {
 	uint64_t incarnation; /* unique to this init, for threads' id blocks */
 	alignas(64) _Atomic uint64_t next_seq; /* handed out ID_BLOCK at a time */
 	alignas(64) _Atomic(struct troupe__obj *) retired;
+	/* Dead slots that threads which exited (or turned to another
+	 * runtime) left behind; workers take them out of the table. */
+	_Atomic(struct troupe__obj *) orphans;
+	/* The threads' slot caches bound to this table, and whether it still
+	 * takes new ones; under objtab.c's slots_lock. */
+	struct troupe__slot_cache *caches;
+	bool caches_closed;
 	_Atomic unsigned nretired;      /* retired, not yet in `removed` */
 	_Atomic uint64_t removed;       /* retired, in whole batches */
 	_Atomic unsigned long sized_for; /* the last size grow_check asked */
@@ -103,9 +121,15 @@ struct troupe__objtab {
 	pthread_mutex_t stripe[TROUPE__STRIPES];
 };
 
+/* An id: sequence number (bits 0..39), runtime tag (40..51), the slot's
+ * generation (52..59). */
 #define TROUPE__ID_SEQ_BITS 40
 #define TROUPE__ID_TAG_SHIFT TROUPE__ID_SEQ_BITS
-#define TROUPE__USER_REF ((uint64_t)1 << 32)
+#define TROUPE__ID_GEN_SHIFT 52
+#define TROUPE__ID_KEY_MASK (((uint64_t)1 << TROUPE__ID_GEN_SHIFT) - 1)
+/* refs: internal count (bits 0..27), user count (28..55), generation. */
+#define TROUPE__USER_REF ((uint64_t)1 << 28)
+#define TROUPE__REFS_GEN_SHIFT 56
 
 troupe_err troupe__objtab_init(struct troupe__objtab *t);
 /* The pool job that resizes the table (see grow_check). */
@@ -155,10 +179,14 @@ void troupe__obj_unref(troupe *rt, struct troupe__obj *o);
 troupe_err troupe__handle_retain(troupe *rt, uint64_t id, uint8_t kind);
 troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind);
 
-/* Frees the calling thread's lookup hints (runtime.c, at thread exit). */
+/* Frees the calling thread's lookup hints and gives its cached slots back
+ * to their table (runtime.c, at thread exit). */
 void troupe__objtab_thread_exit(void);
 /* The user count itself. */
 troupe_err troupe__obj_retain_user(struct troupe__obj *o);
+/* The same for a caller's id found by troupe__obj_lookup: refused
+ * (ESTALE) if the slot has been reused since. */
+troupe_err troupe__obj_retain_id(struct troupe__obj *o, uint64_t id);
 troupe_err troupe__obj_release_user(troupe *rt, struct troupe__obj *o);
 
 static inline uint32_t troupe__obj_state(const struct troupe__obj *o)
