@@ -180,11 +180,11 @@ static void tag_release(unsigned tag)
  *
  * A cache holds one runtime's slots.  It is bound to that runtime on a list
  * the runtime keeps, so that shutdown can unbind it (its slots go with the
- * table) and a thread leaving (or turning to another runtime) can give its
- * slots back (`orphans`, taken out of the table by a worker) while the
- * runtime is alive; slots_lock orders the two. */
+ * table) and a thread leaving (or turning to another runtime) can take its
+ * slots out of the table while the runtime is alive; slots_lock orders the
+ * two.  Binding takes the lock, so it happens outside read-side sections. */
 #define SLOT_CACHE 1024
-#define SLOT_GEN_MAX 255
+#define SLOT_GEN_MAX 255 /* the last generation: 8 bits of the id */
 
 struct troupe__slot_cache {
 	/* The bound runtime; NULL once unbound.  Written under slots_lock,
@@ -197,6 +197,10 @@ struct troupe__slot_cache {
 
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 static TROUPE__TLS struct troupe__slot_cache *slot_cache;
+
+static void unlink_obj(troupe *rt, struct troupe__obj *o);
+static void retire_chain(troupe *rt, struct troupe__obj *head,
+			 struct troupe__obj *tail, unsigned n);
 
 troupe_err troupe__objtab_init(struct troupe__objtab *t)
 {
@@ -213,7 +217,6 @@ troupe_err troupe__objtab_init(struct troupe__objtab *t)
 	t->resize_job.kind = TROUPE__JOB_RESIZE;
 	atomic_init(&t->retired, NULL);
 	atomic_init(&t->nretired, 0);
-	atomic_init(&t->orphans, NULL);
 	t->caches = NULL;
 	t->caches_closed = false;
 	t->ht = cds_lfht_new_flavor(MIN_BUCKETS, MIN_BUCKETS, 0,
@@ -268,7 +271,7 @@ void troupe__objtab_fini(struct troupe__objtab *t)
 	pthread_mutex_unlock(&slots_lock);
 	reclaim_list(atomic_exchange(&t->retired, NULL));
 	/* No reader is left: remove and free directly (past every thread's
-	 * cached hints), orphaned slots among them. */
+	 * cached hints), cached slots among them. */
 	cache_invalidate();
 	troupe__rcu_lock();
 	cds_lfht_for_each_entry(t->ht, &it, o, node)
@@ -366,8 +369,11 @@ static uint64_t take_seq(struct troupe__objtab *t)
 	return b->next++;
 }
 
-/* Under slots_lock: gives c's slots back to its runtime, if it has one
- * (else they went with its table), and unbinds c. */
+/* Under slots_lock: takes c's slots out of its runtime's table, if it has
+ * one (else they went with its table), and unbinds c.  The lock keeps the
+ * runtime from shutting down meanwhile.  (No thread waits for the lock
+ * inside a read-side section, so the grace period a batch may wait for
+ * here cannot wait for us.) */
 static void slots_unbind_locked(struct troupe__slot_cache *c)
 {
 	troupe *rt = atomic_load_explicit(&c->rt, memory_order_relaxed);
@@ -375,15 +381,14 @@ static void slots_unbind_locked(struct troupe__slot_cache *c)
 		struct troupe__objtab *t = &rt->objs;
 		if (c->head != NULL) {
 			struct troupe__obj *tail = c->head;
-			while (tail->retired_next != NULL)
-				tail = tail->retired_next;
-			struct troupe__obj *old = atomic_load_explicit(
-				&t->orphans, memory_order_relaxed);
-			do
-				tail->retired_next = old;
-			while (!atomic_compare_exchange_weak_explicit(
-				&t->orphans, &old, c->head,
-				memory_order_release, memory_order_relaxed));
+			troupe__rcu_lock();
+			for (;; tail = tail->retired_next) {
+				unlink_obj(rt, tail);
+				if (tail->retired_next == NULL)
+					break;
+			}
+			troupe__rcu_unlock();
+			retire_chain(rt, c->head, tail, c->n);
 		}
 		if (c->prev != NULL)
 			c->prev->next = c->next;
@@ -427,16 +432,16 @@ static struct troupe__slot_cache *slots_of(troupe *rt)
 									  NULL;
 }
 
-/* A cache with room for dead value object o, or NULL: o leaves the table
- * instead. */
-static struct troupe__slot_cache *slots_room(troupe *rt, struct troupe__obj *o)
+/* Whether c, the calling thread's cache (slots_of), keeps dead value
+ * object o of rt's; if not, o leaves the table. */
+static bool slots_keep(struct troupe__slot_cache *c, troupe *rt,
+		       struct troupe__obj *o)
 {
-	if (o->kind != TROUPE__OBJ_VALUE ||
-	    atomic_load_explicit(&o->refs, memory_order_relaxed) >>
-		    TROUPE__REFS_GEN_SHIFT >= SLOT_GEN_MAX)
-		return NULL;
-	struct troupe__slot_cache *c = slots_of(rt);
-	return c != NULL && c->n < SLOT_CACHE ? c : NULL;
+	return c != NULL && c->n < SLOT_CACHE &&
+	       atomic_load_explicit(&c->rt, memory_order_relaxed) == rt &&
+	       o->kind == TROUPE__OBJ_VALUE &&
+	       atomic_load_explicit(&o->refs, memory_order_relaxed) >>
+		       TROUPE__REFS_GEN_SHIFT < SLOT_GEN_MAX;
 }
 
 static void slots_put(struct troupe__slot_cache *c, struct troupe__obj *o)
@@ -631,36 +636,8 @@ static void shrink_check(troupe *rt)
 					    memory_order_relaxed));
 }
 
-/* Takes the slots exiting threads gave back out of the table, onto worker
- * w's retired list. */
-static void adopt_orphans(troupe *rt, struct troupe__worker *w)
-{
-	/* Acquire: pairs with the release pushes (the links). */
-	struct troupe__obj *o = atomic_exchange_explicit(
-		&rt->objs.orphans, NULL, memory_order_acquire);
-	if (o == NULL)
-		return;
-	unsigned n = 0;
-	troupe__rcu_lock();
-	for (struct troupe__obj *p = o;; p = p->retired_next) {
-		unlink_obj(rt, p);
-		n++;
-		if (p->retired_next == NULL) {
-			p->retired_next = w->retired;
-			break;
-		}
-	}
-	troupe__rcu_unlock();
-	w->retired = o;
-	atomic_store_explicit(
-		&w->nretired,
-		atomic_load_explicit(&w->nretired, memory_order_relaxed) + n,
-		memory_order_relaxed);
-}
-
 bool troupe__objtab_flush_worker(troupe *rt, struct troupe__worker *w)
 {
-	adopt_orphans(rt, w);
 	struct troupe__obj *list = w->retired;
 	if (list == NULL)
 		return false;
@@ -675,6 +652,55 @@ bool troupe__objtab_flush_worker(troupe *rt, struct troupe__worker *w)
 	return true;
 }
 
+/* Puts a chain of n objects out of the table (head to tail) on the
+ * runtime's shared retired list; whoever brings that to a batch takes it. */
+static void retire_chain(troupe *rt, struct troupe__obj *head,
+			 struct troupe__obj *tail, unsigned n)
+{
+	struct troupe__objtab *t = &rt->objs;
+	struct troupe__obj *old =
+		atomic_load_explicit(&t->retired, memory_order_relaxed);
+	do
+		tail->retired_next = old;
+	while (!atomic_compare_exchange_weak_explicit(&t->retired, &old, head,
+						      memory_order_release,
+						      memory_order_relaxed));
+	unsigned total = atomic_fetch_add_explicit(&t->nretired, n,
+						   memory_order_relaxed) +
+			 n;
+	/* Whoever takes a batch's worth off the count takes the list (which
+	 * may hold a few more, or fewer, objects that raced: harmless).  No
+	 * retirement is lost from the count: removed + nretired is the
+	 * number taken out of the table, which grow_check relies on. */
+	do
+		if (total < RECLAIM_BATCH)
+			return;
+	while (!atomic_compare_exchange_weak_explicit(
+		&t->nretired, &total, total - RECLAIM_BATCH,
+		memory_order_relaxed, memory_order_relaxed));
+	atomic_fetch_add_explicit(&t->removed, RECLAIM_BATCH,
+				  memory_order_relaxed);
+	/* Acquire: pairs with the release pushes, so each object's fields are
+	 * visible before it is freed. */
+	struct troupe__obj *list =
+		atomic_exchange_explicit(&t->retired, NULL,
+					 memory_order_acquire);
+	/* (Workers keep lists of their own, see retire_unlinked.)  This
+	 * application thread hands the batch to the pool, so its release
+	 * never stalls for a grace period; once shutdown has begun it waits
+	 * for it here. */
+	struct reclaim_job *j =
+		troupe__stopping(rt) ? NULL : troupe__malloc(sizeof *j);
+	if (j != NULL) {
+		j->job.kind = TROUPE__JOB_RECLAIM;
+		j->list = list;
+		troupe__sched_push(rt, &j->job);
+	} else {
+		reclaim_list(list);
+	}
+	shrink_check(rt);
+}
+
 /* o is out of the table: frees it after a grace period (batched).
  *
  * A worker keeps a list of its own, freed a batch at a time and when it
@@ -684,7 +710,6 @@ bool troupe__objtab_flush_worker(troupe *rt, struct troupe__worker *w)
  * Application threads share the runtime's list. */
 static void retire_unlinked(troupe *rt, struct troupe__obj *o)
 {
-	struct troupe__objtab *t = &rt->objs;
 	struct troupe__worker *w = troupe__sched_self(rt);
 	if (w != NULL) {
 		o->retired_next = w->retired;
@@ -698,46 +723,8 @@ static void retire_unlinked(troupe *rt, struct troupe__obj *o)
 			troupe__objtab_flush_worker(rt, w);
 		return;
 	}
-	struct troupe__obj *head =
-		atomic_load_explicit(&t->retired, memory_order_relaxed);
-	do
-		o->retired_next = head;
-	while (!atomic_compare_exchange_weak_explicit(
-		&t->retired, &head, o, memory_order_release,
-		memory_order_relaxed));
-	unsigned n = atomic_fetch_add_explicit(&t->nretired, 1,
-					       memory_order_relaxed) +
-		     1;
-	/* Whoever takes a batch's worth off the count takes the list (which
-	 * may hold a few more, or fewer, objects that raced: harmless).  No
-	 * retirement is lost from the count: removed + nretired is the
-	 * number taken out of the table, which grow_check relies on. */
-	do
-		if (n < RECLAIM_BATCH)
-			return;
-	while (!atomic_compare_exchange_weak_explicit(
-		&t->nretired, &n, n - RECLAIM_BATCH, memory_order_relaxed,
-		memory_order_relaxed));
-	atomic_fetch_add_explicit(&t->removed, RECLAIM_BATCH,
-				  memory_order_relaxed);
-	/* Acquire: pairs with the release pushes, so each object's fields are
-	 * visible before it is freed. */
-	struct troupe__obj *list =
-		atomic_exchange_explicit(&t->retired, NULL,
-					 memory_order_acquire);
-	/* (Workers took their own path above.)  This application thread
-	 * hands the batch to the pool, so its release never stalls for a
-	 * grace period; once shutdown has begun it waits for it here. */
-	struct reclaim_job *j =
-		troupe__stopping(rt) ? NULL : troupe__malloc(sizeof *j);
-	if (j != NULL) {
-		j->job.kind = TROUPE__JOB_RECLAIM;
-		j->list = list;
-		troupe__sched_push(rt, &j->job);
-	} else {
-		reclaim_list(list);
-	}
-	shrink_check(rt);
+	o->retired_next = NULL;
+	retire_chain(rt, o, o, 1);
 }
 
 void troupe__obj_retire(troupe *rt, struct troupe__obj *o)
@@ -777,8 +764,8 @@ static void destroy(troupe *rt, struct troupe__obj *o)
 		return;
 	}
 	drop_value(o);
-	struct troupe__slot_cache *c = slots_room(rt, o);
-	if (c != NULL)
+	struct troupe__slot_cache *c = slots_of(rt);
+	if (slots_keep(c, rt, o))
 		slots_put(c, o);
 	else
 		troupe__obj_retire(rt, o);
@@ -855,6 +842,9 @@ troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind)
 	if (troupe__closed(rt))
 		return TROUPE_ESHUTDOWN;
 	troupe__thread_enter();
+	/* Bound before the section (binding may take a lock). */
+	struct troupe__slot_cache *c =
+		kind == TROUPE__OBJ_VALUE ? slots_of(rt) : NULL;
 	troupe__rcu_lock();
 	troupe_err err = handle_lookup(rt, id, kind, &o);
 	if (err != TROUPE_OK || kind != TROUPE__OBJ_VALUE) {
@@ -870,13 +860,13 @@ troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind)
 	 * grace period after it). */
 	bool last = false;
 	err = drop_user_ref(o, id, &last);
-	struct troupe__slot_cache *c = last ? slots_room(rt, o) : NULL;
-	if (last && c == NULL)
+	bool keep = last && slots_keep(c, rt, o);
+	if (last && !keep)
 		unlink_obj(rt, o);
 	troupe__rcu_unlock();
 	if (last) {
 		drop_value(o);
-		if (c != NULL)
+		if (keep)
 			slots_put(c, o);
 		else
 			retire_unlinked(rt, o);

@@ -18,7 +18,7 @@
  * each use: bits 52..59 of an id are the slot's generation, and the top
  * byte of `refs` holds the same number, so one atomic load tells whether
  * an id still names the object in the slot (troupe__obj_lookup).  A slot
- * used 255 times, or one its thread cannot keep, leaves the table as
+ * used 256 times, or one its thread cannot keep, leaves the table as
  * before: ids stay unique.
  *
  * Waiters (blocked getters, dependent tasks, callbacks) hang on a list
@@ -104,9 +104,6 @@ struct troupe__objtab {
 	uint64_t incarnation; /* unique to this init, for threads' id blocks */
 	alignas(64) _Atomic uint64_t next_seq; /* handed out ID_BLOCK at a time */
 	alignas(64) _Atomic(struct troupe__obj *) retired;
-	/* Dead slots that threads which exited (or turned to another
-	 * runtime) left behind; workers take them out of the table. */
-	_Atomic(struct troupe__obj *) orphans;
 	/* The threads' slot caches bound to this table, and whether it still
 	 * takes new ones; under objtab.c's slots_lock. */
 	struct troupe__slot_cache *caches;

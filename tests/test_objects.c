@@ -879,6 +879,165 @@ static void new_app_threads(void **state)
 	assert_true(test_thread_count() <= threads_before);
 }
 
+/* ----------------------------------------------- reused slots (objtab.c) */
+
+/* A thread's released object lends its memory to that thread's next one.
+ * Ids another thread has seen released stay stale however often their
+ * slots are reused meanwhile: get, retain, release, on_ready and a task
+ * argument all refuse them, and none touches the object now in the slot
+ * (a count moved on the wrong object would fail the maker's own release or
+ * get). */
+enum { REUSE_ROUNDS = 100000, STALE_RING = 64 };
+
+struct reuse_race {
+	troupe *rt;
+	_Atomic uint64_t ring[STALE_RING];
+	atomic_int done;
+	long checks, hits;
+};
+
+static void never_cb(troupe *rt, troupe_ref ref, troupe_err st, void *arg)
+{
+	(void)rt, (void)ref, (void)st;
+	atomic_fetch_add((atomic_int *)arg, 1);
+}
+
+static atomic_int stale_callbacks;
+
+static void *stale_checker(void *p)
+{
+	struct reuse_race *x = p;
+	for (unsigned k = 0; !atomic_load(&x->done); k++) {
+		uint64_t id = atomic_load(&x->ring[k % STALE_RING]);
+		if (id == 0)
+			continue;
+		troupe_ref r = {id}, t;
+		troupe_arg a = TROUPE_REF(r);
+		int64_t v;
+		troupe_err e;
+		switch (k / STALE_RING % 5) {
+		case 0:
+			e = troupe_get_i64(x->rt, r, 0, &v);
+			break;
+		case 1:
+			e = troupe_retain(x->rt, r);
+			break;
+		case 2:
+			e = troupe_release(x->rt, r);
+			break;
+		case 3:
+			e = troupe_on_ready(x->rt, r, never_cb,
+					    &stale_callbacks);
+			break;
+		default:
+			e = troupe_submit(x->rt, double_fn, &a, 1, NULL, &t);
+			if (e == TROUPE_OK)
+				troupe_release(x->rt, t);
+			break;
+		}
+		x->checks++;
+		if (e != TROUPE_ESTALE)
+			x->hits++;
+	}
+	return NULL;
+}
+
+static void stale_ids_across_slot_reuse(void **state)
+{
+	struct test_fixture *f = *state;
+	struct reuse_race *x = calloc(1, sizeof *x);
+	assert_non_null(x);
+	x->rt = f->rt;
+	atomic_store(&stale_callbacks, 0);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, stale_checker, x), 0);
+	long errors = 0;
+	uint64_t last_id = 0;
+	for (int64_t i = 0; i < REUSE_ROUNDS; i++) {
+		troupe_ref r;
+		int64_t v = -1;
+		if (troupe_put_i64(f->rt, i, &r) != TROUPE_OK ||
+		    troupe_retain(f->rt, r) != TROUPE_OK ||
+		    troupe_get_i64(f->rt, r, 0, &v) != TROUPE_OK || v != i ||
+		    troupe_release(f->rt, r) != TROUPE_OK ||
+		    troupe_get_i64(f->rt, r, 0, &v) != TROUPE_OK || v != i ||
+		    troupe_release(f->rt, r) != TROUPE_OK || r.id == last_id)
+			errors++;
+		last_id = r.id;
+		atomic_store(&x->ring[i % STALE_RING], r.id);
+	}
+	atomic_store(&x->done, 1);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	print_message("%d put/get/release rounds; %ld calls on stale ids, "
+		      "%ld not refused\n",
+		      REUSE_ROUNDS, x->checks, x->hits);
+	assert_int_equal(errors, 0);
+	assert_int_equal(x->hits, 0);
+	assert_true(x->checks > 0);
+	assert_int_equal(atomic_load(&stale_callbacks), 0);
+	free(x);
+}
+
+/* A thread that keeps slots of one runtime and turns to another, back
+ * again, and on after the first shut down: each runtime's slots stay its
+ * own (under ASan, a slot used past its table's end would show). */
+static int use_runtime(troupe *rt, int64_t base)
+{
+	enum { HELD = 50, CYCLES = 300 };
+	troupe_ref held[HELD];
+	int errors = 0;
+	for (int i = 0; i < HELD; i++)
+		errors += troupe_put_i64(rt, base + i, &held[i]) != TROUPE_OK;
+	for (int64_t i = 0; i < CYCLES; i++) {
+		troupe_ref r;
+		int64_t v = -1;
+		if (troupe_put_i64(rt, base + i, &r) != TROUPE_OK ||
+		    troupe_get_i64(rt, r, 0, &v) != TROUPE_OK ||
+		    v != base + i || troupe_release(rt, r) != TROUPE_OK)
+			errors++;
+	}
+	for (int i = 0; i < HELD; i++) {
+		int64_t v = -1;
+		if (troupe_get_i64(rt, held[i], 0, &v) != TROUPE_OK ||
+		    v != base + i || troupe_release(rt, held[i]) != TROUPE_OK)
+			errors++;
+	}
+	return errors;
+}
+
+static void *runtimes_in_turn(void *p)
+{
+	int *errors = p;
+	for (int round = 0; round < 3; round++) {
+		troupe *a, *b;
+		if (troupe_init(&a, NULL) != TROUPE_OK ||
+		    troupe_init(&b, NULL) != TROUPE_OK) {
+			(*errors)++;
+			return NULL;
+		}
+		*errors += use_runtime(a, 1000);
+		*errors += use_runtime(b, 2000);
+		*errors += use_runtime(a, 3000);
+		*errors += troupe_shutdown(a) != TROUPE_OK;
+		*errors += use_runtime(b, 4000);
+		if (round == 2)
+			break; /* exit with slots of a live runtime kept */
+		*errors += troupe_shutdown(b) != TROUPE_OK;
+	}
+	return NULL;
+}
+
+static void slots_across_runtimes(void **state)
+{
+	(void)state;
+	int errors = 0;
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, runtimes_in_turn, &errors),
+			 0);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_int_equal(errors, 0);
+}
+
 /* Stress: a million put/get/release cycles; RSS must stay bounded. */
 static void stress_rss(void **state)
 {
@@ -952,6 +1111,9 @@ int main(void)
 						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(new_app_threads, setup,
 						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(stale_ids_across_slot_reuse,
+						setup, test_fixture_teardown),
+		cmocka_unit_test(slots_across_runtimes),
 		cmocka_unit_test_setup_teardown(stress_rss, setup,
 						test_fixture_teardown),
 	};

@@ -89,8 +89,9 @@ static void ids_and_lookup(void **state)
 	assert_true(a->id != 0 && b->id != 0 && a->id != b->id);
 	/* Both carry this runtime's tag in bits 40..51, none in the node
 	 * bits. */
-	uint64_t tag = a->id >> TROUPE__ID_TAG_SHIFT;
-	assert_int_equal(tag, b->id >> TROUPE__ID_TAG_SHIFT);
+	uint64_t tag = (a->id & TROUPE__ID_KEY_MASK) >> TROUPE__ID_TAG_SHIFT;
+	assert_int_equal(tag,
+			 (b->id & TROUPE__ID_KEY_MASK) >> TROUPE__ID_TAG_SHIFT);
 	assert_true(tag != 0 && tag < 4096);
 	assert_int_equal(troupe__obj_state(a), TROUPE__PENDING);
 	assert_false(troupe__obj_done(a));
@@ -110,7 +111,8 @@ static void ids_and_lookup(void **state)
 	assert_int_equal(troupe_init(&rt2, NULL), TROUPE_OK);
 	struct troupe__obj *c = troupe__obj_new(rt2, 0);
 	assert_non_null(c);
-	assert_true(c->id >> TROUPE__ID_TAG_SHIFT != tag);
+	assert_true((c->id & TROUPE__ID_KEY_MASK) >> TROUPE__ID_TAG_SHIFT !=
+		    tag);
 	assert_int_equal(lookup(rt, c->id, &o), TROUPE_EFOREIGN);
 	assert_int_equal(lookup(rt2, a->id, &o), TROUPE_EFOREIGN);
 	assert_int_equal(lookup(rt2, c->id, &o), TROUPE_OK);
@@ -462,6 +464,121 @@ static void stress_resolve_race(void **state)
 	free(r);
 }
 
+/* A dead value object's slot makes this thread's next object: same memory
+ * and key, the next generation.  The old id is stale from then on, and a
+ * slot leaves the table after 256 uses (generations 0 to 255), so no id
+ * ever names two objects. */
+static void slot_reuse(void **state)
+{
+	troupe *rt = *state;
+	struct troupe__obj *a = troupe__obj_new(rt, 0);
+	assert_non_null(a);
+	uint64_t first = a->id;
+	assert_true(troupe__obj_resolve_value(rt, a, "a", 2, NULL));
+	assert_int_equal(troupe__obj_release_user(rt, a), TROUPE_OK);
+
+	enum { USES = 300 };
+	uint64_t *ids = calloc(USES, sizeof *ids);
+	assert_non_null(ids);
+	ids[0] = first;
+	struct troupe__obj *found = NULL;
+	int uses = 1;
+	for (int i = 1; i < USES; i++) {
+		struct troupe__obj *o = troupe__obj_new(rt, 0);
+		assert_non_null(o);
+		if (o != a) {
+			/* Only the generation cap ends the reuse here. */
+			assert_int_equal(uses, 256);
+			assert_int_equal(lookup(rt, o->id, &found), TROUPE_OK);
+			assert_int_equal(troupe__obj_release_user(rt, o),
+					 TROUPE_OK);
+			break;
+		}
+		uses++;
+		ids[i] = o->id;
+		assert_true((o->id & TROUPE__ID_KEY_MASK) ==
+			    (first & TROUPE__ID_KEY_MASK));
+		assert_int_equal(troupe__obj_state(o), TROUPE__PENDING);
+		assert_int_equal(lookup(rt, o->id, &found), TROUPE_OK);
+		assert_ptr_equal(found, o);
+		/* Every earlier id of the slot is stale. */
+		for (int k = 0; k < i; k++) {
+			assert_true(ids[k] != o->id);
+			assert_int_equal(lookup(rt, ids[k], &found),
+					 TROUPE_ESTALE);
+			assert_int_equal(troupe_retain(rt,
+						       (troupe_ref){ids[k]}),
+					 TROUPE_ESTALE);
+			assert_int_equal(troupe_release(rt,
+							(troupe_ref){ids[k]}),
+					 TROUPE_ESTALE);
+		}
+		assert_true(
+			troupe__obj_resolve_value(rt, o, &i, sizeof i, NULL));
+		troupe_value v;
+		assert_int_equal(troupe_get(rt, (troupe_ref){o->id}, 0, &v),
+				 TROUPE_OK);
+		assert_int_equal(v.size, sizeof i);
+		assert_memory_equal(v.data, &i, sizeof i);
+		assert_int_equal(troupe_release(rt, (troupe_ref){o->id}),
+				 TROUPE_OK);
+	}
+	assert_int_equal(uses, 256);
+	for (int k = 0; k < uses; k++)
+		assert_int_equal(lookup(rt, ids[k], &found), TROUPE_ESTALE);
+	free(ids);
+}
+
+/* Slots a thread keeps leave the table when it exits; the runtime lives
+ * on.  (Under ASan, a slot given back twice, or freed while its thread
+ * still used it, would show.) */
+enum { KEEPERS = 4, KEPT = 200 };
+
+static void *keeper(void *p)
+{
+	troupe *rt = p;
+	troupe_ref r[KEPT];
+	for (int i = 0; i < KEPT; i++)
+		if (troupe_put_i64(rt, i, &r[i]) != TROUPE_OK)
+			return (void *)1;
+	for (int i = 0; i < KEPT; i++)
+		if (troupe_release(rt, r[i]) != TROUPE_OK)
+			return (void *)1;
+	return NULL;
+}
+
+static unsigned long table_nodes(troupe *rt)
+{
+	long before, after;
+	unsigned long count;
+	troupe__rcu_lock();
+	cds_lfht_count_nodes(rt->objs.ht, &before, &count, &after);
+	troupe__rcu_unlock();
+	return count;
+}
+
+static void slots_leave_with_their_thread(void **state)
+{
+	troupe *rt = *state;
+	unsigned long base = table_nodes(rt);
+	pthread_t th[KEEPERS];
+	for (int i = 0; i < KEEPERS; i++)
+		assert_int_equal(pthread_create(&th[i], NULL, keeper, rt), 0);
+	for (int i = 0; i < KEEPERS; i++) {
+		void *res;
+		assert_int_equal(pthread_join(th[i], &res), 0);
+		assert_null(res);
+	}
+	unsigned long after = table_nodes(rt);
+	print_message("table nodes: %lu before, %lu after %d threads kept "
+		      "and left %d slots each\n",
+		      base, after, KEEPERS, KEPT);
+	assert_true(after <= base);
+	/* The same from this thread, which stays: its slots stay too. */
+	assert_null(keeper(rt));
+	assert_int_equal(table_nodes(rt), base + KEPT);
+}
+
 int main(int argc, char **argv)
 {
 	seed = argc > 1 ? strtoull(argv[1], NULL, 0) : test_time_seed();
@@ -476,6 +593,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(waiters, setup, teardown),
 		cmocka_unit_test_setup_teardown(stress_resolve_race, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(slot_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(slots_leave_with_their_thread,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests_name("objtab", tests, NULL, NULL);
 }
