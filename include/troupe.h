@@ -172,7 +172,8 @@ TROUPE_API troupe_err troupe_put_f64(troupe *rt, double v, troupe_ref *ref);
 TROUPE_API troupe_err troupe_put_str(troupe *rt, const char *s,
 				     troupe_ref *ref);
 
-/* Adds a reference to ref (TROUPE_ESTALE if it is unknown or released). */
+/* Adds a reference to ref (TROUPE_ESTALE if it is unknown or released;
+ * TROUPE_ENOMEM if it holds 2^28 - 1 already). */
 TROUPE_API troupe_err troupe_retain(troupe *rt, troupe_ref ref);
 
 /* Drops one reference.  The object is freed once no ref and no task needs

@@ -795,13 +795,17 @@ static troupe_err drop_user_ref(struct troupe__obj *o, uint64_t id, bool *last)
 	return TROUPE_OK;
 }
 
-/* Adds a user ref to o, of the object id names (id 0: whichever). */
+/* Adds a user ref to o, of the object id names (id 0: whichever).  The
+ * count stops at its field's top (2^28 - 1) rather than run into the
+ * generation. */
 static troupe_err add_user_ref(struct troupe__obj *o, uint64_t id)
 {
 	uint64_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);
 	do {
 		if ((r & REFS_USER_MASK) == 0 || (id != 0 && !refs_name(r, id)))
 			return TROUPE_ESTALE;
+		if ((r & REFS_USER_MASK) == REFS_USER_MASK)
+			return TROUPE_ENOMEM;
 	} while (!atomic_compare_exchange_weak_explicit(
 		&o->refs, &r, r + TROUPE__USER_REF, memory_order_relaxed,
 		memory_order_relaxed));

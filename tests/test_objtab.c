@@ -529,6 +529,33 @@ static void slot_reuse(void **state)
 	free(ids);
 }
 
+/* The user count stops at the top of its field (2^28 - 1) instead of
+ * running into the generation above it. */
+static void user_count_saturates(void **state)
+{
+	troupe *rt = *state;
+	struct troupe__obj *o = troupe__obj_new(rt, 0);
+	assert_non_null(o);
+	uint64_t top = ((uint64_t)1 << 28) - 1;
+	uint64_t gen = atomic_load(&o->refs) >> TROUPE__REFS_GEN_SHIFT;
+	/* As if retained 2^28 - 3 more times (a loop of that takes seconds). */
+	atomic_store(&o->refs, gen << TROUPE__REFS_GEN_SHIFT |
+				       (top - 1) * TROUPE__USER_REF);
+	troupe_ref r = {o->id};
+	assert_int_equal(troupe_retain(rt, r), TROUPE_OK);
+	assert_int_equal(troupe_retain(rt, r), TROUPE_ENOMEM);
+	assert_int_equal(atomic_load(&o->refs), gen << TROUPE__REFS_GEN_SHIFT |
+							top * TROUPE__USER_REF);
+	assert_int_equal(troupe_release(rt, r), TROUPE_OK);
+	assert_int_equal(troupe_retain(rt, r), TROUPE_OK);
+	/* Back to one ref, released the ordinary way. */
+	atomic_store(&o->refs,
+		     gen << TROUPE__REFS_GEN_SHIFT | TROUPE__USER_REF);
+	assert_true(troupe__obj_resolve_value(rt, o, "s", 2, NULL));
+	assert_int_equal(troupe_release(rt, r), TROUPE_OK);
+	assert_int_equal(troupe_retain(rt, r), TROUPE_ESTALE);
+}
+
 /* Slots a thread keeps leave the table when it exits; the runtime lives
  * on.  (Under ASan, a slot given back twice, or freed while its thread
  * still used it, would show.) */
@@ -594,6 +621,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(stress_resolve_race, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(slot_reuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(user_count_saturates, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(slots_leave_with_their_thread,
 						setup, teardown),
 	};
