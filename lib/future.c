@@ -257,17 +257,20 @@ troupe_err troupe_get(troupe *rt, troupe_ref ref, double timeout_s,
 		troupe__rcu_unlock();
 		return err;
 	}
+	/* Slow path: hold our own ref (taken in the section, for the object
+	 * ref names) so the object outlives a caller that misbehaves, and so
+	 * shutdown can wait for us. */
+	if (err == TROUPE_OK)
+		err = timeout_s == 0 ? TROUPE_ETIMEDOUT :
+				       troupe__obj_ref_id(o, ref.id);
 	troupe__rcu_unlock();
 	if (err != TROUPE_OK)
 		return err;
-	if (timeout_s == 0)
-		return TROUPE_ETIMEDOUT;
-	/* Slow path: hold our own ref so the object outlives a caller that
-	 * misbehaves, and so shutdown can wait for us. */
-	if (troupe__stopping(rt) || !enter_blocking(rt))
+	if (troupe__stopping(rt) || !enter_blocking(rt)) {
+		troupe__obj_unref(rt, o);
 		return TROUPE_ESHUTDOWN;
+	}
 	troupe__box_drain(); /* about to wait: free what came back */
-	troupe__obj_ref(o);
 	await(rt, o, deadline_of(timeout_s));
 	err = result_of(o, value);
 	troupe__obj_unref(rt, o);
@@ -367,9 +370,10 @@ troupe_err troupe_wait(troupe *rt, const troupe_ref *refs, size_t n,
 	troupe__rcu_lock();
 	for (; held < n; held++) {
 		err = troupe__obj_lookup(rt, refs[held], &objs[held]);
+		if (err == TROUPE_OK)
+			err = troupe__obj_ref_id(objs[held], refs[held].id);
 		if (err != TROUPE_OK)
 			break;
-		troupe__obj_ref(objs[held]);
 	}
 	troupe__rcu_unlock();
 	if (err != TROUPE_OK)
@@ -461,7 +465,9 @@ static void ready_call(troupe *rt, struct ready_node *r)
 	callback_depth++;
 	r->cb(rt, r->ref, status_of(r->o), r->arg);
 	callback_depth--;
-	troupe__obj_release_user(rt, r->o);
+	/* By id: a callback that released ref once too often has taken the
+	 * registration's ref already, and the slot may hold another object. */
+	troupe__obj_release_id(rt, r->o, r->ref.id);
 	troupe__free(r);
 }
 

@@ -257,18 +257,22 @@ static void reclaim_list(struct troupe__obj *list)
 	}
 }
 
-void troupe__objtab_fini(struct troupe__objtab *t)
+void troupe__objtab_close_slots(struct troupe__objtab *t)
 {
-	struct cds_lfht_iter it;
-	struct troupe__obj *o;
-
-	/* Threads' cached slots go with the table: unbind the caches. */
 	pthread_mutex_lock(&slots_lock);
 	t->caches_closed = true;
 	for (struct troupe__slot_cache *c = t->caches; c != NULL; c = c->next)
 		atomic_store_explicit(&c->rt, NULL, memory_order_relaxed);
 	t->caches = NULL;
 	pthread_mutex_unlock(&slots_lock);
+}
+
+void troupe__objtab_fini(struct troupe__objtab *t)
+{
+	struct cds_lfht_iter it;
+	struct troupe__obj *o;
+
+	troupe__objtab_close_slots(t);
 	reclaim_list(atomic_exchange(&t->retired, NULL));
 	/* No reader is left: remove and free directly (past every thread's
 	 * cached hints), cached slots among them. */
@@ -370,10 +374,11 @@ static uint64_t take_seq(struct troupe__objtab *t)
 }
 
 /* Under slots_lock: takes c's slots out of its runtime's table, if it has
- * one (else they went with its table), and unbinds c.  The lock keeps the
- * runtime from shutting down meanwhile.  (No thread waits for the lock
- * inside a read-side section, so the grace period a batch may wait for
- * here cannot wait for us.) */
+ * one (else they stay in the table, which frees them), and unbinds c.  A
+ * bound runtime has not begun to shut down (troupe__objtab_close_slots
+ * comes first), and the lock keeps it from doing so meanwhile.  (No thread
+ * waits for the lock inside a read-side section, so the grace period a
+ * batch may wait for here cannot wait for us.) */
 static void slots_unbind_locked(struct troupe__slot_cache *c)
 {
 	troupe *rt = atomic_load_explicit(&c->rt, memory_order_relaxed);
@@ -586,8 +591,11 @@ troupe_err troupe__obj_lookup_any(troupe *rt, uint64_t id,
 		lookup_cache != NULL ? &lookup_cache[id % LOOKUP_CACHE] : NULL;
 	/* Relaxed refs loads: a caller racing its own release is outside the
 	 * contract; they catch the sequential misuse (use after release). */
+	/* Acquire refs loads: pair with slots_take's release, so a caller
+	 * that learnt a reused slot's new id without synchronizing with its
+	 * maker still sees its fields reset. */
 	if (e != NULL && e->id == id && e->gen == gen &&
-	    refs_name(atomic_load_explicit(&e->o->refs, memory_order_relaxed),
+	    refs_name(atomic_load_explicit(&e->o->refs, memory_order_acquire),
 		      id)) {
 		troupe__tsan_acquire(e->o); /* as for the table's pointer */
 		*out = e->o;
@@ -600,11 +608,25 @@ troupe_err troupe__obj_lookup_any(troupe *rt, uint64_t id,
 		return TROUPE_ESTALE;
 	struct troupe__obj *o = caa_container_of(n, struct troupe__obj, node);
 	troupe__tsan_acquire(o); /* rcu_dereference in the lookup */
-	if (!refs_name(atomic_load_explicit(&o->refs, memory_order_relaxed),
+	if (!refs_name(atomic_load_explicit(&o->refs, memory_order_acquire),
 		       id))
 		return TROUPE_ESTALE;
 	cache_fill(o, id, gen);
 	*out = o;
+	return TROUPE_OK;
+}
+
+troupe_err troupe__obj_ref_id(struct troupe__obj *o, uint64_t id)
+{
+	uint64_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);
+	do {
+		if (!refs_name(r, id))
+			return TROUPE_ESTALE;
+		if ((r & (TROUPE__USER_REF - 1)) == TROUPE__USER_REF - 1)
+			return TROUPE_ENOMEM;
+	} while (!atomic_compare_exchange_weak_explicit(&o->refs, &r, r + 1,
+							memory_order_relaxed,
+							memory_order_relaxed));
 	return TROUPE_OK;
 }
 
@@ -846,9 +868,12 @@ troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind)
 	if (troupe__closed(rt))
 		return TROUPE_ESHUTDOWN;
 	troupe__thread_enter();
-	/* Bound before the section (binding may take a lock). */
-	struct troupe__slot_cache *c =
-		kind == TROUPE__OBJ_VALUE ? slots_of(rt) : NULL;
+	/* The thread's cache if it is bound to rt already: binding takes a
+	 * lock, so not in the section (done after, below). */
+	struct troupe__slot_cache *c = slot_cache;
+	if (c != NULL &&
+	    atomic_load_explicit(&c->rt, memory_order_relaxed) != rt)
+		c = NULL;
 	troupe__rcu_lock();
 	troupe_err err = handle_lookup(rt, id, kind, &o);
 	if (err != TROUPE_OK || kind != TROUPE__OBJ_VALUE) {
@@ -870,10 +895,13 @@ troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind)
 	troupe__rcu_unlock();
 	if (last) {
 		drop_value(o);
-		if (keep)
+		if (keep) {
 			slots_put(c, o);
-		else
+		} else {
 			retire_unlinked(rt, o);
+			if (c == NULL)
+				(void)slots_of(rt); /* keeps the next one */
+		}
 	}
 	return err;
 }
@@ -890,8 +918,14 @@ troupe_err troupe__obj_retain_id(struct troupe__obj *o, uint64_t id)
 
 troupe_err troupe__obj_release_user(troupe *rt, struct troupe__obj *o)
 {
+	return troupe__obj_release_id(rt, o, 0);
+}
+
+troupe_err troupe__obj_release_id(troupe *rt, struct troupe__obj *o,
+				  uint64_t id)
+{
 	bool last = false;
-	troupe_err err = drop_user_ref(o, 0, &last);
+	troupe_err err = drop_user_ref(o, id, &last);
 	if (last)
 		destroy(rt, o);
 	return err;
@@ -1058,9 +1092,9 @@ bool troupe__obj_try_ref(struct troupe__obj *o)
 	do {
 		if ((r & REFS_COUNT_MASK) == 0)
 			return false;
-	} while (!atomic_compare_exchange_weak_explicit(
-		&o->refs, &r, r + 1, memory_order_relaxed,
-		memory_order_relaxed));
+	} while (!atomic_compare_exchange_weak_explicit(&o->refs, &r, r + 1,
+							memory_order_acquire,
+							memory_order_relaxed));
 	return true;
 }
 

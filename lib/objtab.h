@@ -74,7 +74,7 @@ struct troupe__obj {
 	/* Its bits below TROUPE__ID_GEN_SHIFT (the table's key) never change
 	 * while the node is in the table; the generation above them does. */
 	_Atomic uint64_t id;
-	_Atomic uint64_t refs;  /* user << 32 | internal */
+	_Atomic uint64_t refs;	/* gen << 56 | user << 28 | internal */
 	_Atomic uint32_t state; /* enum troupe__obj_state */
 	/* Set by whoever runs the producing task (a worker that dequeued
 	 * it, or a getter running it inline); only on a task's first ref. */
@@ -136,6 +136,9 @@ struct troupe__worker;
 /* Frees the objects worker w retired and has not freed yet (after a grace
  * period: not inside a read-side section).  True if there were any. */
 bool troupe__objtab_flush_worker(troupe *rt, struct troupe__worker *w);
+/* Shutdown, first: threads keep no more slots of this table, and those
+ * they keep stay in it (troupe__objtab_fini frees them). */
+void troupe__objtab_close_slots(struct troupe__objtab *t);
 /* Frees every object still in the table.  No other thread may use it. */
 void troupe__objtab_fini(struct troupe__objtab *t);
 
@@ -164,6 +167,10 @@ troupe_err troupe__obj_lookup(troupe *rt, troupe_ref ref,
  * or is inside the read-side section of a lookup that found the caller's
  * ref alive). */
 void troupe__obj_ref(struct troupe__obj *o);
+/* The same for an object a caller's id found (troupe__obj_lookup, in the
+ * same section): ESTALE if the slot has been reused since, ENOMEM if the
+ * runtime's count is at the top of its field (2^28 - 1). */
+troupe_err troupe__obj_ref_id(struct troupe__obj *o, uint64_t id);
 /* Adds a runtime ref unless the object is already on its way out (false);
  * inside an RCU read-side section that found it. */
 bool troupe__obj_try_ref(struct troupe__obj *o);
@@ -185,6 +192,9 @@ troupe_err troupe__obj_retain_user(struct troupe__obj *o);
  * (ESTALE) if the slot has been reused since. */
 troupe_err troupe__obj_retain_id(struct troupe__obj *o, uint64_t id);
 troupe_err troupe__obj_release_user(troupe *rt, struct troupe__obj *o);
+/* The same, for the object id names (ESTALE if the slot was reused). */
+troupe_err troupe__obj_release_id(troupe *rt, struct troupe__obj *o,
+				  uint64_t id);
 
 static inline uint32_t troupe__obj_state(const struct troupe__obj *o)
 {

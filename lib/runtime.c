@@ -41,7 +41,15 @@ static TROUPE__TLS bool we_registered;  /* ... and registered it with RCU */
 static void unregister_at_exit(void *unused)
 {
 	(void)unused;
+	/* Giving the thread's slots back deletes from the table, so it needs
+	 * an RCU registration: an application that registered this thread
+	 * itself may have undone it already. */
+	bool temporary = !URCU_TLS(urcu_memb_reader).registered;
+	if (temporary)
+		urcu_memb_register_thread();
 	troupe__objtab_thread_exit();
+	if (temporary)
+		urcu_memb_unregister_thread();
 	troupe__box_thread_exit();
 	if (we_registered) {
 		urcu_memb_unregister_thread();
@@ -186,6 +194,9 @@ troupe_err troupe_shutdown(troupe *rt)
 		return TROUPE_ESHUTDOWN; /* another thread is shutting down */
 	troupe__thread_enter();
 
+	/* 0. Threads keep no more of the table's slots: one that leaves (or
+	 *    turns to another runtime) from now on needs nothing of rt's. */
+	troupe__objtab_close_slots(&rt->objs);
 	/* 1. Resolve what is pending: blocked getters (ours and bodies')
 	 *    return, callbacks run, dependents fail without running. */
 	troupe__objtab_resolve_all(rt);

@@ -430,9 +430,10 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 		switch (args[i].kind) {
 		case TROUPE_ARG_REF:
 			err = troupe__obj_lookup(rt, args[i].ref, &o);
+			if (err == TROUPE_OK)
+				err = troupe__obj_ref_id(o, args[i].ref.id);
 			if (err != TROUPE_OK)
 				continue;
-			troupe__obj_ref(o);
 			struct troupe__argslot *s = &t->slots[t->nrefs++];
 			s->t = t;
 			s->o = o;
@@ -480,13 +481,12 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 			err = TROUPE_ENOMEM;
 	}
 	if (err == TROUPE_OK && nret > 0) {
-		/* Against shutdown's seq_cst store of `stopping` before it
-		 * sweeps the table: either the sweep sees our objects (and
-		 * resolves them), or we see it has begun and back out, so
-		 * nothing is left pending.  The full barrier this needs between
-		 * our inserts and this load is cds_lfht_add's own (documented:
-		 * one after its commit), so no fence of ours.  (With no object
-		 * made there is nothing to leave pending.) */
+		/* Shutdown has begun: back out, so nothing is left pending.
+		 * (The contract keeps application threads' calls from
+		 * overlapping shutdown; bodies, and outside threads running
+		 * one in their get, are waited for before shutdown's last
+		 * sweep of the table, which resolves what they made.  With no
+		 * object made there is nothing to leave pending.) */
 		if (atomic_load_explicit(&rt->stopping, memory_order_acquire))
 			err = TROUPE_ESHUTDOWN;
 	}

@@ -883,8 +883,8 @@ static void new_app_threads(void **state)
 
 /* A thread's released object lends its memory to that thread's next one.
  * Ids another thread has seen released stay stale however often their
- * slots are reused meanwhile: get, retain, release, on_ready and a task
- * argument all refuse them, and none touches the object now in the slot
+ * slots are reused meanwhile: get (with and without a wait), wait, retain,
+ * release, on_ready and a task argument all refuse them, and none touches the object now in the slot
  * (a count moved on the wrong object would fail the maker's own release or
  * get). */
 enum { REUSE_ROUNDS = 100000, STALE_RING = 64 };
@@ -915,7 +915,8 @@ static void *stale_checker(void *p)
 		troupe_arg a = TROUPE_REF(r);
 		int64_t v;
 		troupe_err e;
-		switch (k / STALE_RING % 5) {
+		bool ready;
+		switch (k / STALE_RING % 7) {
 		case 0:
 			e = troupe_get_i64(x->rt, r, 0, &v);
 			break;
@@ -928,6 +929,12 @@ static void *stale_checker(void *p)
 		case 3:
 			e = troupe_on_ready(x->rt, r, never_cb,
 					    &stale_callbacks);
+			break;
+		case 4:
+			e = troupe_get_i64(x->rt, r, 1e-4, &v);
+			break;
+		case 5:
+			e = troupe_wait(x->rt, &r, 1, 1, 1e-4, &ready);
 			break;
 		default:
 			e = troupe_submit(x->rt, double_fn, &a, 1, NULL, &t);
@@ -976,6 +983,49 @@ static void stale_ids_across_slot_reuse(void **state)
 	assert_true(x->checks > 0);
 	assert_int_equal(atomic_load(&stale_callbacks), 0);
 	free(x);
+}
+
+/* A callback that releases its ref once too often takes the
+ * registration's ref, and its object dies; the slot may then hold the
+ * callback's next object.  The registration lets go of the object it was
+ * for, not of that one. */
+struct double_release {
+	troupe_ref next;
+	troupe_err release, put;
+};
+
+static void double_release_cb(troupe *rt, troupe_ref ref, troupe_err st,
+			      void *arg)
+{
+	(void)st;
+	struct double_release *d = arg;
+	d->release = troupe_release(rt, ref); /* the caller released it */
+	d->put = troupe_put_i64(rt, 99, &d->next);
+}
+
+static void on_ready_double_release(void **state)
+{
+	struct test_fixture *f = *state;
+	troupe *rt = f->rt;
+	for (int round = 0; round < 100; round++) {
+		struct double_release d = {{0}, TROUPE_EINVAL, TROUPE_EINVAL};
+		troupe_ref r;
+		int64_t v = -1;
+		assert_int_equal(troupe_put_i64(rt, round, &r), TROUPE_OK);
+		assert_int_equal(troupe_on_ready_post(rt, r, double_release_cb,
+						      &d),
+				 TROUPE_OK);
+		assert_int_equal(troupe_release(rt, r), TROUPE_OK);
+		size_t ran = 0;
+		assert_int_equal(troupe_dispatch(rt, &ran), TROUPE_OK);
+		assert_int_equal(ran, 1);
+		assert_int_equal(d.release, TROUPE_OK);
+		assert_int_equal(d.put, TROUPE_OK);
+		assert_int_equal(troupe_get_i64(rt, d.next, 0, &v), TROUPE_OK);
+		assert_int_equal(v, 99);
+		assert_int_equal(troupe_release(rt, d.next), TROUPE_OK);
+		assert_int_equal(troupe_get_i64(rt, r, 0, &v), TROUPE_ESTALE);
+	}
 }
 
 /* A thread that keeps slots of one runtime and turns to another, back
@@ -1114,6 +1164,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(stale_ids_across_slot_reuse,
 						setup, test_fixture_teardown),
 		cmocka_unit_test(slots_across_runtimes),
+		cmocka_unit_test_setup_teardown(on_ready_double_release, setup,
+						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(stress_rss, setup,
 						test_fixture_teardown),
 	};
