@@ -218,7 +218,7 @@ troupe_err troupe__objtab_init(struct troupe__objtab *t)
 	atomic_init(&t->retired, NULL);
 	atomic_init(&t->nretired, 0);
 	t->caches = NULL;
-	t->caches_closed = false;
+	atomic_init(&t->caches_closed, false);
 	t->ht = cds_lfht_new_flavor(MIN_BUCKETS, MIN_BUCKETS, 0,
 				    0, /* sized by grow_check, see there */
 				    &urcu_memb_flavor, NULL);
@@ -260,7 +260,7 @@ static void reclaim_list(struct troupe__obj *list)
 void troupe__objtab_close_slots(struct troupe__objtab *t)
 {
 	pthread_mutex_lock(&slots_lock);
-	t->caches_closed = true;
+	atomic_store_explicit(&t->caches_closed, true, memory_order_relaxed);
 	for (struct troupe__slot_cache *c = t->caches; c != NULL; c = c->next)
 		atomic_store_explicit(&c->rt, NULL, memory_order_relaxed);
 	t->caches = NULL;
@@ -415,6 +415,10 @@ static struct troupe__slot_cache *slots_of(troupe *rt)
 	if (c != NULL &&
 	    atomic_load_explicit(&c->rt, memory_order_relaxed) == rt)
 		return c;
+	/* Closed for good (shutdown): no lock for every object that dies
+	 * meanwhile.  Relaxed: the lock decides; this only spares it. */
+	if (atomic_load_explicit(&rt->objs.caches_closed, memory_order_relaxed))
+		return NULL;
 	if (c == NULL) {
 		c = troupe__calloc(1, sizeof *c);
 		if (c == NULL)
@@ -424,7 +428,7 @@ static struct troupe__slot_cache *slots_of(troupe *rt)
 	pthread_mutex_lock(&slots_lock);
 	slots_unbind_locked(c);
 	struct troupe__objtab *t = &rt->objs;
-	if (!t->caches_closed) {
+	if (!atomic_load_explicit(&t->caches_closed, memory_order_relaxed)) {
 		c->prev = NULL;
 		c->next = t->caches;
 		if (c->next != NULL)

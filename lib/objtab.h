@@ -104,10 +104,10 @@ struct troupe__objtab {
 	uint64_t incarnation; /* unique to this init, for threads' id blocks */
 	alignas(64) _Atomic uint64_t next_seq; /* handed out ID_BLOCK at a time */
 	alignas(64) _Atomic(struct troupe__obj *) retired;
-	/* The threads' slot caches bound to this table, and whether it still
-	 * takes new ones; under objtab.c's slots_lock. */
+	/* The threads' slot caches bound to this table (under objtab.c's
+	 * slots_lock), and whether it still takes new ones (set under it). */
 	struct troupe__slot_cache *caches;
-	bool caches_closed;
+	_Atomic bool caches_closed;
 	_Atomic unsigned nretired;      /* retired, not yet in `removed` */
 	_Atomic uint64_t removed;       /* retired, in whole batches */
 	_Atomic unsigned long sized_for; /* the last size grow_check asked */
