@@ -108,12 +108,35 @@ static uint64_t id_gen(uint64_t id)
 	return (id >> TROUPE__ID_GEN_SHIFT) & 0xff;
 }
 
+static uint64_t refs_gen(uint64_t r)
+{
+	return r >> TROUPE__REFS_GEN_SHIFT;
+}
+
 /* Whether a refs word belongs to the object named by id (same generation)
  * and still has a user ref. */
 static bool refs_name(uint64_t r, uint64_t id)
 {
-	return r >> TROUPE__REFS_GEN_SHIFT == id_gen(id) &&
-	       (r & REFS_USER_MASK) != 0;
+	return refs_gen(r) == id_gen(id) && (r & REFS_USER_MASK) != 0;
+}
+
+/* Adds one to o's user count (unit TROUPE__USER_REF) or runtime count
+ * (unit 1), for the object id names (id 0: whichever is in the slot, if it
+ * has a user ref).  A count at the top of its 28 bits stays there
+ * (ENOMEM) rather than run into the field above. */
+static troupe_err add_ref(struct troupe__obj *o, uint64_t id, uint64_t unit)
+{
+	uint64_t field = unit * (TROUPE__USER_REF - 1);
+	uint64_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);
+	do {
+		if (id != 0 ? !refs_name(r, id) : (r & REFS_USER_MASK) == 0)
+			return TROUPE_ESTALE;
+		if ((r & field) == field)
+			return TROUPE_ENOMEM;
+	} while (!atomic_compare_exchange_weak_explicit(&o->refs, &r, r + unit,
+							memory_order_relaxed,
+							memory_order_relaxed));
+	return TROUPE_OK;
 }
 
 static pthread_mutex_t *stripe_of(struct troupe__objtab *t,
@@ -407,14 +430,25 @@ static void slots_unbind_locked(struct troupe__slot_cache *c)
 	c->n = 0;
 }
 
-/* The calling thread's cache for rt, bound now if need be; NULL when it
- * cannot have one (no memory, or rt is shutting down). */
-static struct troupe__slot_cache *slots_of(troupe *rt)
+/* The calling thread's cache if it is bound to rt, else NULL.  Takes no
+ * lock: fit for read-side sections. */
+static struct troupe__slot_cache *slots_bound(troupe *rt)
 {
 	struct troupe__slot_cache *c = slot_cache;
 	if (c != NULL &&
 	    atomic_load_explicit(&c->rt, memory_order_relaxed) == rt)
 		return c;
+	return NULL;
+}
+
+/* The calling thread's cache for rt, bound now if need be; NULL when it
+ * cannot have one (no memory, or rt is shutting down). */
+static struct troupe__slot_cache *slots_of(troupe *rt)
+{
+	struct troupe__slot_cache *c = slots_bound(rt);
+	if (c != NULL)
+		return c;
+	c = slot_cache;
 	/* Closed for good (shutdown): no lock for every object that dies
 	 * meanwhile.  Relaxed: the lock decides; this only spares it. */
 	if (atomic_load_explicit(&rt->objs.caches_closed, memory_order_relaxed))
@@ -437,20 +471,16 @@ static struct troupe__slot_cache *slots_of(troupe *rt)
 		atomic_store_explicit(&c->rt, rt, memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&slots_lock);
-	return atomic_load_explicit(&c->rt, memory_order_relaxed) == rt ? c :
-									  NULL;
+	return slots_bound(rt);
 }
 
-/* Whether c, the calling thread's cache (slots_of), keeps dead value
- * object o of rt's; if not, o leaves the table. */
-static bool slots_keep(struct troupe__slot_cache *c, troupe *rt,
-		       struct troupe__obj *o)
+/* Whether c, the calling thread's cache bound to o's runtime (slots_of or
+ * slots_bound), keeps dead value object o; if not, o leaves the table. */
+static bool slots_keep(struct troupe__slot_cache *c, struct troupe__obj *o)
 {
-	return c != NULL && c->n < SLOT_CACHE &&
-	       atomic_load_explicit(&c->rt, memory_order_relaxed) == rt &&
-	       o->kind == TROUPE__OBJ_VALUE &&
-	       atomic_load_explicit(&o->refs, memory_order_relaxed) >>
-		       TROUPE__REFS_GEN_SHIFT < SLOT_GEN_MAX;
+	return c != NULL && c->n < SLOT_CACHE && o->kind == TROUPE__OBJ_VALUE &&
+	       refs_gen(atomic_load_explicit(&o->refs, memory_order_relaxed)) <
+		       SLOT_GEN_MAX;
 }
 
 static void slots_put(struct troupe__slot_cache *c, struct troupe__obj *o)
@@ -463,18 +493,17 @@ static void slots_put(struct troupe__slot_cache *c, struct troupe__obj *o)
 /* Makes a new PENDING object in a cached slot of rt's, or returns NULL. */
 static struct troupe__obj *slots_take(troupe *rt, unsigned internal)
 {
-	struct troupe__slot_cache *c = slot_cache;
-	if (c == NULL || c->head == NULL ||
-	    atomic_load_explicit(&c->rt, memory_order_relaxed) != rt)
+	struct troupe__slot_cache *c = slots_bound(rt);
+	if (c == NULL || c->head == NULL)
 		return NULL;
 	struct troupe__obj *o = c->head;
 	c->head = o->retired_next;
 	c->n--;
 	uint64_t cgen =
 		atomic_load_explicit(&reclaim_gen, memory_order_relaxed);
-	uint64_t gen = (atomic_load_explicit(&o->refs, memory_order_relaxed) >>
-			TROUPE__REFS_GEN_SHIFT) +
-		       1;
+	uint64_t gen =
+		refs_gen(atomic_load_explicit(&o->refs, memory_order_relaxed)) +
+		1;
 	uint64_t id = (atomic_load_explicit(&o->id, memory_order_relaxed) &
 		       TROUPE__ID_KEY_MASK) |
 		      gen << TROUPE__ID_GEN_SHIFT;
@@ -593,11 +622,10 @@ troupe_err troupe__obj_lookup_any(troupe *rt, uint64_t id,
 	uint64_t gen = atomic_load_explicit(&reclaim_gen, memory_order_acquire);
 	struct cache_entry *e =
 		lookup_cache != NULL ? &lookup_cache[id % LOOKUP_CACHE] : NULL;
-	/* Relaxed refs loads: a caller racing its own release is outside the
-	 * contract; they catch the sequential misuse (use after release). */
-	/* Acquire refs loads: pair with slots_take's release, so a caller
-	 * that learnt a reused slot's new id without synchronizing with its
-	 * maker still sees its fields reset. */
+	/* The refs loads catch use after release (a caller racing its own
+	 * release is outside the contract).  Acquire: pairs with slots_take's
+	 * release, so a caller that learnt a reused slot's new id without
+	 * synchronizing with its maker still sees its fields reset. */
 	if (e != NULL && e->id == id && e->gen == gen &&
 	    refs_name(atomic_load_explicit(&e->o->refs, memory_order_acquire),
 		      id)) {
@@ -622,16 +650,7 @@ troupe_err troupe__obj_lookup_any(troupe *rt, uint64_t id,
 
 troupe_err troupe__obj_ref_id(struct troupe__obj *o, uint64_t id)
 {
-	uint64_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);
-	do {
-		if (!refs_name(r, id))
-			return TROUPE_ESTALE;
-		if ((r & (TROUPE__USER_REF - 1)) == TROUPE__USER_REF - 1)
-			return TROUPE_ENOMEM;
-	} while (!atomic_compare_exchange_weak_explicit(&o->refs, &r, r + 1,
-							memory_order_relaxed,
-							memory_order_relaxed));
-	return TROUPE_OK;
+	return add_ref(o, id, 1);
 }
 
 void troupe__obj_ref(struct troupe__obj *o)
@@ -791,7 +810,7 @@ static void destroy(troupe *rt, struct troupe__obj *o)
 	}
 	drop_value(o);
 	struct troupe__slot_cache *c = slots_of(rt);
-	if (slots_keep(c, rt, o))
+	if (slots_keep(c, o))
 		slots_put(c, o);
 	else
 		troupe__obj_retire(rt, o);
@@ -821,23 +840,6 @@ static troupe_err drop_user_ref(struct troupe__obj *o, uint64_t id, bool *last)
 	return TROUPE_OK;
 }
 
-/* Adds a user ref to o, of the object id names (id 0: whichever).  The
- * count stops at its field's top (2^28 - 1) rather than run into the
- * generation. */
-static troupe_err add_user_ref(struct troupe__obj *o, uint64_t id)
-{
-	uint64_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);
-	do {
-		if ((r & REFS_USER_MASK) == 0 || (id != 0 && !refs_name(r, id)))
-			return TROUPE_ESTALE;
-		if ((r & REFS_USER_MASK) == REFS_USER_MASK)
-			return TROUPE_ENOMEM;
-	} while (!atomic_compare_exchange_weak_explicit(
-		&o->refs, &r, r + TROUPE__USER_REF, memory_order_relaxed,
-		memory_order_relaxed));
-	return TROUPE_OK;
-}
-
 /* Looks up a handle of the given kind for retain/release. */
 static troupe_err handle_lookup(troupe *rt, uint64_t id, uint8_t kind,
 				struct troupe__obj **o)
@@ -859,7 +861,7 @@ troupe_err troupe__handle_retain(troupe *rt, uint64_t id, uint8_t kind)
 	troupe__rcu_lock();
 	troupe_err err = handle_lookup(rt, id, kind, &o);
 	if (err == TROUPE_OK)
-		err = add_user_ref(o, id);
+		err = add_ref(o, id, TROUPE__USER_REF);
 	troupe__rcu_unlock();
 	return err;
 }
@@ -874,10 +876,7 @@ troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind)
 	troupe__thread_enter();
 	/* The thread's cache if it is bound to rt already: binding takes a
 	 * lock, so not in the section (done after, below). */
-	struct troupe__slot_cache *c = slot_cache;
-	if (c != NULL &&
-	    atomic_load_explicit(&c->rt, memory_order_relaxed) != rt)
-		c = NULL;
+	struct troupe__slot_cache *c = slots_bound(rt);
 	troupe__rcu_lock();
 	troupe_err err = handle_lookup(rt, id, kind, &o);
 	if (err != TROUPE_OK || kind != TROUPE__OBJ_VALUE) {
@@ -893,7 +892,7 @@ troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind)
 	 * grace period after it). */
 	bool last = false;
 	err = drop_user_ref(o, id, &last);
-	bool keep = last && slots_keep(c, rt, o);
+	bool keep = last && slots_keep(c, o);
 	if (last && !keep)
 		unlink_obj(rt, o);
 	troupe__rcu_unlock();
@@ -912,12 +911,12 @@ troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind)
 
 troupe_err troupe__obj_retain_user(struct troupe__obj *o)
 {
-	return add_user_ref(o, 0);
+	return add_ref(o, 0, TROUPE__USER_REF);
 }
 
 troupe_err troupe__obj_retain_id(struct troupe__obj *o, uint64_t id)
 {
-	return add_user_ref(o, id);
+	return add_ref(o, id, TROUPE__USER_REF);
 }
 
 troupe_err troupe__obj_release_user(troupe *rt, struct troupe__obj *o)
