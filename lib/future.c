@@ -581,12 +581,20 @@ size_t troupe__dispatch(troupe *rt)
 	uint64_t cnt = 0;
 	if (read(rt->cq_fd, &cnt, sizeof cnt) != (ssize_t)sizeof cnt)
 		cnt = 0;
-	/* Below what ran only if something else took counts off (an
-	 * application that read the fd itself): then signal again for
-	 * whatever is queued, rather than leave it unsignalled. */
-	uint64_t rest = cnt > ran ? cnt - ran :
-			!cds_wfcq_empty(&rt->cq_head, &rt->cq_tail) ? 1 :
-								      0;
+	uint64_t rest = cnt > ran ? cnt - ran : 0;
+	/* Nothing left to count but something queued: either its post
+	 * signalled after our read (a post writes before it queues, so its
+	 * count is in the fd now), or something else took counts off (an
+	 * application that read the fd itself).  A second read tells them
+	 * apart: write back what it found, or 1 for a queue nobody
+	 * signals.  (Writing 1 in the first case had left the fd readable
+	 * with nothing queued.) */
+	if (rest == 0 && !cds_wfcq_empty(&rt->cq_head, &rt->cq_tail)) {
+		uint64_t late = 0;
+		if (read(rt->cq_fd, &late, sizeof late) != (ssize_t)sizeof late)
+			late = 0;
+		rest = late > 0 ? late : 1;
+	}
 	if (rest > 0) {
 		ssize_t wr = write(rt->cq_fd, &rest, sizeof rest);
 		(void)wr;
