@@ -214,11 +214,21 @@ enum troupe__outcome troupe__task_invoke(troupe *rt, struct troupe__task *t,
 	return out;
 }
 
+/* Claims t for the calling thread (a dequeuer's side): false when a getter
+ * claimed it first.  A claim is never undone while t is queued (the
+ * producer's ref keeps its object), so one seen set needs no exchange: the
+ * queue slot of a task its getter ran is only a vote.  Acquire: if a
+ * getter ran it, we see that before voting. */
+static bool claim_queued(struct troupe__task *t)
+{
+	_Atomic uint8_t *c = &t->rets[0]->claim;
+	return atomic_load_explicit(c, memory_order_acquire) == 0 &&
+	       atomic_exchange_explicit(c, 1, memory_order_acq_rel) == 0;
+}
+
 void troupe__task_dequeued(troupe *rt, struct troupe__task *t)
 {
-	/* Acquire: if a getter ran it, we see that before voting. */
-	if (atomic_exchange_explicit(&t->rets[0]->claim, 1,
-				     memory_order_acq_rel) != 0) {
+	if (!claim_queued(t)) {
 		vote(rt, t);
 		return;
 	}
@@ -244,8 +254,7 @@ bool troupe__task_run_inline(troupe *rt, struct troupe__obj *o)
 
 void troupe__task_drop(troupe *rt, struct troupe__task *t)
 {
-	if (atomic_exchange_explicit(&t->rets[0]->claim, 1,
-				     memory_order_acq_rel) != 0) {
+	if (!claim_queued(t)) {
 		vote(rt, t);
 		return;
 	}
