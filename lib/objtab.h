@@ -97,6 +97,7 @@ struct troupe__obj {
 };
 
 #define TROUPE__STRIPES 64
+#define TROUPE__DEPOT_CHAINS 16
 
 struct troupe__objtab {
 	struct cds_lfht *ht;
@@ -108,6 +109,14 @@ struct troupe__objtab {
 	 * slots_lock), and whether it still takes new ones (set under it). */
 	struct troupe__slot_cache *caches;
 	_Atomic bool caches_closed;
+	/* Spare slots on their way between threads (objtab.c, "slots"):
+	 * chains of a batch each, under depot_lock; depot_avail mirrors
+	 * ndepot for a look without the lock. */
+	alignas(64) pthread_mutex_t depot_lock;
+	struct troupe__obj *depot[TROUPE__DEPOT_CHAINS];
+	unsigned ndepot;
+	bool depot_closed;
+	_Atomic unsigned depot_avail;
 	_Atomic unsigned nretired;      /* retired, not yet in `removed` */
 	_Atomic uint64_t removed;       /* retired, in whole batches */
 	_Atomic unsigned long sized_for; /* the last size grow_check asked */

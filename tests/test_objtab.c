@@ -607,6 +607,105 @@ static void slots_leave_with_their_thread(void **state)
 	assert_int_equal(table_nodes(rt), base + KEPT - 1);
 }
 
+/* Objects made on one thread and let go on another: the releasing thread's
+ * full cache passes batches to the runtime's depot, and the making thread
+ * makes its next objects there (same keys, next generation) instead of
+ * growing the table.  The depot is bounded: what it cannot hold leaves the
+ * table. */
+enum { MADE = 3000, REMADE = 2048, DEPOT_MAX = 16 * 256 };
+
+struct handoff {
+	troupe *rt;
+	troupe_ref *refs;
+	int n;
+};
+
+static void *releaser(void *p)
+{
+	struct handoff *h = p;
+	for (int i = 0; i < h->n; i++)
+		if (troupe_release(h->rt, h->refs[i]) != TROUPE_OK)
+			return (void *)1;
+	return NULL;
+}
+
+static void release_on_a_thread(struct handoff *h)
+{
+	pthread_t th;
+	void *res;
+	assert_int_equal(pthread_create(&th, NULL, releaser, h), 0);
+	assert_int_equal(pthread_join(th, &res), 0);
+	assert_null(res);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+static void slots_pass_between_threads(void **state)
+{
+	troupe *rt = *state;
+	unsigned long base = table_nodes(rt);
+	troupe_ref *r = calloc(MADE, sizeof *r);
+	uint64_t *keys = calloc(MADE, sizeof *keys);
+	assert_non_null(r);
+	assert_non_null(keys);
+	for (int i = 0; i < MADE; i++) {
+		assert_int_equal(troupe_put_i64(rt, i, &r[i]), TROUPE_OK);
+		keys[i] = r[i].id & TROUPE__ID_KEY_MASK;
+	}
+	qsort(keys, MADE, sizeof *keys, cmp_u64);
+	/* The releaser's cache goes with it when it exits; the depot's
+	 * batches stay. */
+	release_on_a_thread(&(struct handoff){rt, r, MADE});
+	unsigned long kept = table_nodes(rt);
+	print_message("table nodes: %lu before, %lu after %d made here and "
+		      "released on a thread that left\n",
+		      base, kept, MADE);
+	assert_true(kept > base);
+	assert_true(kept <= base + DEPOT_MAX);
+	int reused = 0;
+	for (int i = 0; i < REMADE && table_nodes(rt) == kept; i++) {
+		assert_int_equal(troupe_put_i64(rt, i, &r[i]), TROUPE_OK);
+		uint64_t key = r[i].id & TROUPE__ID_KEY_MASK;
+		assert_non_null(
+			bsearch(&key, keys, MADE, sizeof *keys, cmp_u64));
+		/* An earlier incarnation's id is stale. */
+		int64_t v;
+		assert_int_equal(troupe_get_i64(rt, (troupe_ref){key}, 0, &v),
+				 TROUPE_ESTALE);
+		assert_int_equal(troupe_get_i64(rt, r[i], 0, &v), TROUPE_OK);
+		assert_int_equal(v, i);
+		reused++;
+	}
+	print_message("%d of %d made again in slots from the depot\n", reused,
+		      REMADE);
+	assert_int_equal(reused, (int)(kept - base) < REMADE ?
+					 (int)(kept - base) :
+					 REMADE);
+	for (int i = 0; i < reused; i++)
+		assert_int_equal(troupe_release(rt, r[i]), TROUPE_OK);
+
+	/* Bounded: a thread letting go of many more keeps at most the
+	 * depot's worth in the table once it has left. */
+	enum { MANY = 20000 };
+	troupe_ref *m = calloc(MANY, sizeof *m);
+	assert_non_null(m);
+	unsigned long before = table_nodes(rt);
+	for (int i = 0; i < MANY; i++)
+		assert_int_equal(troupe_put_i64(rt, i, &m[i]), TROUPE_OK);
+	release_on_a_thread(&(struct handoff){rt, m, MANY});
+	unsigned long after = table_nodes(rt);
+	print_message("table nodes: %lu before, %lu after %d more\n", before,
+		      after, MANY);
+	assert_true(after <= before + DEPOT_MAX);
+	free(m);
+	free(keys);
+	free(r);
+}
+
 int main(int argc, char **argv)
 {
 	seed = argc > 1 ? strtoull(argv[1], NULL, 0) : test_time_seed();
@@ -625,6 +724,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(user_count_saturates, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(slots_leave_with_their_thread,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(slots_pass_between_threads,
 						setup, teardown),
 	};
 	return cmocka_run_group_tests_name("objtab", tests, NULL, NULL);
