@@ -217,6 +217,41 @@ static struct troupe__task *mailbox_pop(struct troupe__actor *a)
 	return t;
 }
 
+/* Pauses settle makes, at most (27 ns each on this VM's AMD EPYC: ~1.7
+ * us in all). */
+#define SETTLE_SPINS 64
+
+/* Before a turn takes the last call it can see, gives the callers time to
+ * queue more, when calls have been coming faster than it takes them and
+ * nothing else waits for the pool.  Taking the queue's last node moves its
+ * tail, the line every caller's push exchanges: a turn that catches up
+ * with its callers after each call pulls that line from them once per
+ * call, and perf showed the callers' enqueue stalled on it.  A pause that
+ * touches neither end lets a few calls gather, taken with one tail move.
+ * Measured, one thread making fire-and-forget calls: 9.1-11.1 M calls/s
+ * before, 13.6-15.9 after (5 alternating runs).  Not when the turn found
+ * no backlog (a caller that waits for each reply would wait out the pause
+ * too), nor when other jobs wait (the callers may be among them, behind
+ * us), nor with max_concurrency > 1. */
+_Static_assert(offsetof(struct troupe__task, job.qnode) == 0,
+	       "a mailbox node is not its call's address");
+
+static void settle(troupe *rt, struct troupe__actor *a)
+{
+	struct cds_wfcq_node *first =
+		__atomic_load_n(&a->mb_head.node.next, __ATOMIC_ACQUIRE);
+	if (first == NULL)
+		return;
+	/* The node is a call's block (its first field): pairs with
+	 * mailbox_push's release, as mailbox_pop does. */
+	troupe__tsan_acquire(first);
+	if (__atomic_load_n(&first->next, __ATOMIC_RELAXED) != NULL ||
+	    troupe__sched_work_waiting(rt))
+		return;
+	for (unsigned i = 0; i < SETTLE_SPINS; i++)
+		caa_cpu_relax();
+}
+
 /* With max_concurrency > 1, several turns run at once: each needs a job of
  * its own, freed when the turn ends. */
 struct extra_turn {
@@ -616,7 +651,15 @@ void troupe__actor_turn(troupe *rt, struct troupe__job *j)
 		}
 		int n = 0;
 		struct troupe__task *t;
-		while (n < BATCH && (t = mailbox_pop(a)) != NULL) {
+		bool backlog = false; /* a call came with another behind it */
+		while (n < BATCH) {
+			if (backlog && a->locks == NULL)
+				settle(rt, a);
+			if ((t = mailbox_pop(a)) == NULL)
+				break;
+			backlog = backlog ||
+				  __atomic_load_n(&a->mb_head.node.next,
+						  __ATOMIC_RELAXED) != NULL;
 			handle(rt, a, t);
 			n++;
 			if (atomic_load_explicit(&a->kill_req,
