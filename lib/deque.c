@@ -134,6 +134,18 @@ void *troupe__deque_steal(struct troupe__deque *d)
 	return x;
 }
 
+void *troupe__deque_peek(const struct troupe__deque *d)
+{
+	int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+	int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
+	if (b <= t)
+		return NULL;
+	struct troupe__deque_buf *a =
+		atomic_load_explicit(&d->buf, memory_order_relaxed);
+	return atomic_load_explicit(&a->slot[(b - 1) & a->mask],
+				    memory_order_relaxed);
+}
+
 int64_t troupe__deque_size(const struct troupe__deque *d)
 {
 	int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);

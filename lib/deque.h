@@ -39,6 +39,9 @@ void *troupe__deque_pop(struct troupe__deque *d);
 /* Any thread: the oldest element, NULL when empty, or TROUPE__DEQUE_ABORT. */
 void *troupe__deque_steal(struct troupe__deque *d);
 /* Any thread: a racy estimate of the number of elements (>= 0). */
+/* Owner only: the bottom slot's pointer, without taking it (NULL when
+ * empty).  Only to compare: a thief may take and free it meanwhile. */
+void *troupe__deque_peek(const struct troupe__deque *d);
 int64_t troupe__deque_size(const struct troupe__deque *d);
 
 #endif

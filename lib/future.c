@@ -156,11 +156,9 @@ static bool await(troupe *rt, struct troupe__obj *o, int64_t deadline)
 	if (deadline == 0)
 		return false;
 	struct troupe__worker *self = troupe__sched_self(rt);
-	if (self != NULL && troupe__task_run_inline(rt, o)) {
-		troupe__sched_trim(rt, self);
-		if (troupe__obj_done(o))
-			return true;
-	}
+	if (self != NULL && troupe__sched_run_inline(rt, self, o) &&
+	    troupe__obj_done(o))
+		return true;
 	if (self == NULL && deadline < 0 && run_inline_outside(rt, o))
 		return true;
 	int64_t spin_until = troupe__now_ns() + GET_SPIN_NS;
@@ -386,10 +384,8 @@ troupe_err troupe_wait(troupe *rt, const troupe_ref *refs, size_t n,
 			   done < num_ready;
 	     i++)
 		if (!troupe__obj_done(objs[i]) &&
-		    troupe__task_run_inline(rt, objs[i])) {
-			troupe__sched_trim(rt, self);
+		    troupe__sched_run_inline(rt, self, objs[i]))
 			done = count_done(objs, n);
-		}
 	if (done < num_ready && timeout_s != 0 && !troupe__stopping(rt)) {
 		int64_t deadline = deadline_of(timeout_s);
 		struct sleeper s;

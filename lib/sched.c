@@ -591,7 +591,9 @@ void troupe__sched_block_end(troupe *rt, struct troupe__worker *w)
 		atomic_fetch_sub(&rt->sched.n_blocked, 1);
 }
 
-void troupe__sched_trim(troupe *rt, struct troupe__worker *w)
+/* Drops the deque slots of tasks already run (claimed by a getter) that
+ * sit at the bottom of w's deque. */
+static void trim(troupe *rt, struct troupe__worker *w)
 {
 	struct troupe__job *j;
 	while ((j = troupe__deque_pop(&w->dq)) != NULL) {
@@ -607,4 +609,36 @@ void troupe__sched_trim(troupe *rt, struct troupe__worker *w)
 		}
 		run_job(rt, j); /* claimed already: just votes */
 	}
+}
+
+bool troupe__sched_run_inline(troupe *rt, struct troupe__worker *w,
+			      struct troupe__obj *o)
+{
+	/* Acquire: pairs with the release that published the task. */
+	struct troupe__task *t =
+		atomic_load_explicit(&o->task, memory_order_acquire);
+	if (t == NULL ||
+	    atomic_load_explicit(&o->claim, memory_order_relaxed) != 0)
+		return false;
+	/* The last task this worker queued, as a body's get of the child it
+	 * submitted last finds it: take it off the deque and run it as the
+	 * pool would, so its slot needs no vote and no trim finds it later.
+	 * The pointer only matches until popped: what was popped is checked
+	 * (a block freed and made again at the same address is another
+	 * object's task). */
+	if (troupe__deque_peek(&w->dq) == &t->job) {
+		struct troupe__job *j = troupe__deque_pop(&w->dq);
+		if (j == &t->job && t->rets[0] == o) {
+			troupe__task_dequeued(rt, t);
+			trim(rt, w); /* siblings run before it, beneath */
+			return true;
+		}
+		if (j != NULL && troupe__deque_push(&w->dq, j) != 0)
+			run_job(rt, j); /* cannot happen: a slot was free */
+		return false;
+	}
+	/* Deeper in a deque (or queued elsewhere): claim it where it is; its
+	 * slot stays, a vote for whoever pops it.  No trim: this worker's
+	 * bottom slot is another task, not run yet. */
+	return troupe__task_run_inline(rt, o);
 }

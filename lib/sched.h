@@ -113,9 +113,12 @@ bool troupe__sched_work_waiting(troupe *rt);
 void troupe__sched_block_begin(troupe *rt, struct troupe__worker *w);
 void troupe__sched_block_end(troupe *rt, struct troupe__worker *w);
 
-/* After w ran a task inline from inside a get: drop the deque slots of
- * tasks that were run that way (claimed), which sit on top of its deque. */
-void troupe__sched_trim(troupe *rt, struct troupe__worker *w);
+/* Inside a body on w, a get or wait wants the value of o: runs o's task
+ * here if nobody has started it, taking it off w's deque when it is the
+ * last one there.  True when it ran it (or found it claimed as it took it
+ * off: its runner may not be done). */
+bool troupe__sched_run_inline(troupe *rt, struct troupe__worker *w,
+			      struct troupe__obj *o);
 
 /* Gives up a task block (troupe__block_alloc'd, going back to box): freed
  * at once on a thread outside rt's pool; on a worker, handed back to its
