@@ -931,6 +931,72 @@ static void get_runs_unstarted_task(void **state)
 	assert_int_equal(atomic_load(&f->gate.finished), 2);
 }
 
+/* Body: submits three children (whoami_fn) per round and gets them in
+ * each order of a round, or waits for all three first; returns how many
+ * children ran on another thread than the body's or gave a wrong answer
+ * (0 expected). */
+static void family_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
+		      size_t nargs)
+{
+	(void)args, (void)nargs;
+	static const int orders[][3] = {{2, 1, 0}, {0, 1, 2}, {1, 2, 0},
+					{0, 2, 1}, {1, 0, 2}, {2, 0, 1}};
+	int64_t bad = 0;
+	for (size_t k = 0; k < 2 * sizeof orders / sizeof orders[0]; k++) {
+		const int *order =
+			orders[k % (sizeof orders / sizeof orders[0])];
+		troupe_ref r[3];
+		for (int i = 0; i < 3; i++)
+			if (troupe_submit(rt, whoami_fn, NULL, 0, NULL,
+					  &r[i]) != TROUPE_OK) {
+				troupe_fail(ctx, "submit failed");
+				return;
+			}
+		/* The second half of the rounds waits for all first. */
+		bool ready[3] = {false, false, false};
+		if (k >= sizeof orders / sizeof orders[0] &&
+		    (troupe_wait(rt, r, 3, 3, -1, ready) != TROUPE_OK ||
+		     !ready[0] || !ready[1] || !ready[2]))
+			bad++;
+		for (int i = 0; i < 3; i++) {
+			int64_t who = 0;
+			if (troupe_get_i64(rt, r[order[i]], -1, &who) !=
+				    TROUPE_OK ||
+			    !pthread_equal((pthread_t)(uintptr_t)who,
+					   pthread_self()))
+				bad++;
+		}
+		for (int i = 0; i < 3; i++)
+			if (troupe_release(rt, r[i]) != TROUPE_OK)
+				bad++;
+	}
+	troupe_return_i64(ctx, bad);
+}
+
+/* A body's get (or wait) runs a child no worker has started on the body's
+ * own thread, whether the child is the last it queued (taken off the
+ * deque) or deeper in it (claimed where it is), in every order.  The
+ * other worker is held by a gate, so nothing is stolen; the outside get
+ * has a timeout, so the body runs on the free worker. */
+static void body_runs_its_children_in_any_order(void **state)
+{
+	struct test_fixture *f = *state;
+	troupe *rt = f->rt;
+	troupe_ref gate, r;
+	assert_int_equal(test_submit_gate(rt, &f->gate, &gate), TROUPE_OK);
+	TEST_WAIT_UNTIL(atomic_load(&f->gate.started) == 1);
+	assert_int_equal(atomic_load(&f->gate.started), 1);
+	assert_int_equal(troupe_submit(rt, family_fn, NULL, 0, NULL, &r),
+			 TROUPE_OK);
+	int64_t bad = -1;
+	assert_int_equal(troupe_get_i64(rt, r, TEST_HANG_S, &bad), TROUPE_OK);
+	assert_int_equal(bad, 0);
+	assert_int_equal(troupe_release(rt, r), TROUPE_OK);
+	atomic_store(&f->gate.open, 1);
+	assert_int_equal(get_i64(rt, gate), 7);
+	assert_int_equal(troupe_release(rt, gate), TROUPE_OK);
+}
+
 struct slow_run {
 	troupe *rt;
 	troupe_ref ref;
@@ -1111,6 +1177,9 @@ int main(void)
 						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(get_runs_unstarted_task, setup,
 						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			body_runs_its_children_in_any_order, setup,
+			test_fixture_teardown),
 		cmocka_unit_test(shutdown_waits_for_inline_body),
 		cmocka_unit_test_setup_teardown(ref_args, setup,
 						test_fixture_teardown),
