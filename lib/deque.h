@@ -38,10 +38,10 @@ int troupe__deque_push(struct troupe__deque *d, void *x);
 void *troupe__deque_pop(struct troupe__deque *d);
 /* Any thread: the oldest element, NULL when empty, or TROUPE__DEQUE_ABORT. */
 void *troupe__deque_steal(struct troupe__deque *d);
-/* Any thread: a racy estimate of the number of elements (>= 0). */
 /* Owner only: the bottom slot's pointer, without taking it (NULL when
  * empty).  Only to compare: a thief may take and free it meanwhile. */
 void *troupe__deque_peek(const struct troupe__deque *d);
+/* Any thread: a racy estimate of the number of elements (>= 0). */
 int64_t troupe__deque_size(const struct troupe__deque *d);
 
 #endif
