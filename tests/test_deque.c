@@ -105,6 +105,30 @@ static void both_ends(void **state)
 	troupe__deque_fini(&d);
 }
 
+/* peek names the bottom slot (what pop would take) and takes nothing, also
+ * across growth and after steals empty the deque. */
+static void peek_bottom(void **state)
+{
+	(void)state;
+	struct troupe__deque d;
+	assert_int_equal(troupe__deque_init(&d, 1), 0);
+	assert_null(troupe__deque_peek(&d));
+	for (int64_t i = 0; i < 8; i++) {
+		assert_int_equal(troupe__deque_push(&d, item(i)), 0);
+		assert_ptr_equal(troupe__deque_peek(&d), item(i));
+	}
+	assert_int_equal(troupe__deque_size(&d), 8);
+	assert_ptr_equal(troupe__deque_pop(&d), item(7));
+	assert_ptr_equal(troupe__deque_peek(&d), item(6));
+	for (int64_t i = 0; i < 6; i++)
+		assert_ptr_equal(steal1(&d), item(i));
+	assert_ptr_equal(troupe__deque_peek(&d), item(6));
+	assert_ptr_equal(steal1(&d), item(6));
+	assert_null(troupe__deque_peek(&d));
+	assert_null(troupe__deque_pop(&d));
+	troupe__deque_fini(&d);
+}
+
 static void growth(void **state)
 {
 	(void)state;
@@ -312,6 +336,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(lifo_owner),
 		cmocka_unit_test(fifo_thief),
 		cmocka_unit_test(both_ends),
+		cmocka_unit_test(peek_bottom),
 		cmocka_unit_test(growth),
 		cmocka_unit_test(stress_owner_vs_thieves),
 	};
