@@ -985,6 +985,85 @@ static void stale_ids_across_slot_reuse(void **state)
 	free(x);
 }
 
+/* The same across threads: one thread makes values and another reads and
+ * releases them, so the releaser's cache overflows into the runtime's
+ * depot and the maker's next objects come from there.  Each value reads
+ * back as made, every ref is released once (counts conserved), and ids
+ * seen released stay stale for the checker. */
+enum { HANDOFF_ROUNDS = 100000, HANDOFF_RING = 4096 };
+
+struct handoff_race {
+	troupe *rt;
+	_Atomic uint64_t ring[HANDOFF_RING]; /* made, not yet taken: 0 */
+	atomic_long made, taken;
+	long wrong;
+	struct reuse_race *stale;
+};
+
+static void *handoff_taker(void *p)
+{
+	struct handoff_race *h = p;
+	for (long i = 0; i < HANDOFF_ROUNDS; i++) {
+		_Atomic uint64_t *slot = &h->ring[i % HANDOFF_RING];
+		uint64_t id;
+		while ((id = atomic_load(slot)) == 0)
+			sched_yield();
+		atomic_store(slot, 0);
+		troupe_ref r = {id};
+		int64_t v = -1;
+		if (troupe_get_i64(h->rt, r, 0, &v) != TROUPE_OK || v != i ||
+		    troupe_release(h->rt, r) != TROUPE_OK)
+			h->wrong++;
+		atomic_store(&h->stale->ring[i % STALE_RING], id);
+		atomic_fetch_add(&h->taken, 1);
+	}
+	return NULL;
+}
+
+static void stale_ids_across_threads(void **state)
+{
+	struct test_fixture *f = *state;
+	struct reuse_race *x = calloc(1, sizeof *x);
+	struct handoff_race *h = calloc(1, sizeof *h);
+	assert_non_null(x);
+	assert_non_null(h);
+	x->rt = h->rt = f->rt;
+	h->stale = x;
+	atomic_store(&stale_callbacks, 0);
+	pthread_t checker, taker;
+	assert_int_equal(pthread_create(&checker, NULL, stale_checker, x), 0);
+	assert_int_equal(pthread_create(&taker, NULL, handoff_taker, h), 0);
+	long errors = 0;
+	for (long i = 0; i < HANDOFF_ROUNDS; i++) {
+		_Atomic uint64_t *slot = &h->ring[i % HANDOFF_RING];
+		while (atomic_load(slot) != 0)
+			sched_yield();
+		troupe_ref r;
+		if (troupe_put_i64(f->rt, i, &r) != TROUPE_OK) {
+			errors++;
+			break;
+		}
+		atomic_fetch_add(&h->made, 1);
+		atomic_store(slot, r.id);
+	}
+	assert_int_equal(pthread_join(taker, NULL), 0);
+	atomic_store(&x->done, 1);
+	assert_int_equal(pthread_join(checker, NULL), 0);
+	print_message("%ld made on one thread, %ld read and released on "
+		      "another; %ld calls on stale ids, %ld not refused\n",
+		      atomic_load(&h->made), atomic_load(&h->taken), x->checks,
+		      x->hits);
+	assert_int_equal(errors, 0);
+	assert_int_equal(atomic_load(&h->made), HANDOFF_ROUNDS);
+	assert_int_equal(atomic_load(&h->taken), HANDOFF_ROUNDS);
+	assert_int_equal(h->wrong, 0);
+	assert_int_equal(x->hits, 0);
+	assert_true(x->checks > 0);
+	assert_int_equal(atomic_load(&stale_callbacks), 0);
+	free(h);
+	free(x);
+}
+
 /* A callback that releases its ref once too often takes the
  * registration's ref, and its object dies; the slot may then hold the
  * callback's next object.  The registration lets go of the object it was
@@ -1163,6 +1242,8 @@ int main(void)
 						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(stale_ids_across_slot_reuse,
 						setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(stale_ids_across_threads, setup,
+						test_fixture_teardown),
 		cmocka_unit_test(slots_across_runtimes),
 		cmocka_unit_test_setup_teardown(on_ready_double_release, setup,
 						test_fixture_teardown),
