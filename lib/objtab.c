@@ -120,6 +120,13 @@ static bool refs_name(uint64_t r, uint64_t id)
 	return refs_gen(r) == id_gen(id) && (r & REFS_USER_MASK) != 0;
 }
 
+/* refs_name for a caller's id, or for id 0 (whichever object is in the
+ * slot): whether it still has a user ref. */
+static bool refs_hold(uint64_t r, uint64_t id)
+{
+	return id != 0 ? refs_name(r, id) : (r & REFS_USER_MASK) != 0;
+}
+
 /* Adds one to o's user count (unit TROUPE__USER_REF) or runtime count
  * (unit 1), for the object id names (id 0: whichever is in the slot, if it
  * has a user ref).  A count at the top of its 28 bits stays there
@@ -129,7 +136,7 @@ static troupe_err add_ref(struct troupe__obj *o, uint64_t id, uint64_t unit)
 	uint64_t field = unit * (TROUPE__USER_REF - 1);
 	uint64_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);
 	do {
-		if (id != 0 ? !refs_name(r, id) : (r & REFS_USER_MASK) == 0)
+		if (!refs_hold(r, id))
 			return TROUPE_ESTALE;
 		if ((r & field) == field)
 			return TROUPE_ENOMEM;
@@ -256,9 +263,8 @@ troupe_err troupe__objtab_init(struct troupe__objtab *t)
 	t->caches = NULL;
 	atomic_init(&t->caches_closed, false);
 	pthread_mutex_init(&t->depot_lock, NULL);
-	t->ndepot = 0;
+	atomic_init(&t->ndepot, 0);
 	t->depot_closed = false;
-	atomic_init(&t->depot_avail, 0);
 	t->ht = cds_lfht_new_flavor(MIN_BUCKETS, MIN_BUCKETS, 0,
 				    0, /* sized by grow_check, see there */
 				    &urcu_memb_flavor, NULL);
@@ -308,8 +314,7 @@ void troupe__objtab_close_slots(struct troupe__objtab *t)
 	/* The depot's slots stay in the table, which frees them. */
 	pthread_mutex_lock(&t->depot_lock);
 	t->depot_closed = true;
-	t->ndepot = 0;
-	atomic_store_explicit(&t->depot_avail, 0, memory_order_relaxed);
+	atomic_store_explicit(&t->ndepot, 0, memory_order_relaxed);
 	pthread_mutex_unlock(&t->depot_lock);
 }
 
@@ -498,26 +503,41 @@ static struct troupe__slot_cache *slots_of(troupe *rt)
 	return slots_bound(rt);
 }
 
+/* A new incarnation's fields: PENDING, unclaimed, no value, no producer,
+ * no waiter.  Relaxed stores: a reused slot is published by the release
+ * store of its refs, a new object by the table's insert. */
+static void obj_reset(struct troupe__obj *o)
+{
+	atomic_store_explicit(&o->state, TROUPE__PENDING, memory_order_relaxed);
+	atomic_store_explicit(&o->claim, 0, memory_order_relaxed);
+	o->err = TROUPE_OK;
+	o->data = NULL;
+	o->size = 0;
+	o->free_fn = NULL;
+	atomic_store_explicit(&o->task, NULL, memory_order_relaxed);
+	atomic_store_explicit(&o->waiters, NULL, memory_order_relaxed);
+}
+
 /* Passes SLOT_BATCH of full cache c's slots to t's depot; false when the
  * depot has no room (or is closed). */
 static bool slots_spill(struct troupe__objtab *t, struct troupe__slot_cache *c)
 {
 	/* Relaxed: the lock decides; this only spares it. */
-	if (atomic_load_explicit(&t->depot_avail, memory_order_relaxed) >=
+	if (atomic_load_explicit(&t->ndepot, memory_order_relaxed) >=
 	    TROUPE__DEPOT_CHAINS)
 		return false;
 	struct troupe__obj *head = c->head, *tail = head;
 	for (unsigned i = 1; i < SLOT_BATCH; i++)
 		tail = tail->retired_next;
 	pthread_mutex_lock(&t->depot_lock);
-	bool room = !t->depot_closed && t->ndepot < TROUPE__DEPOT_CHAINS;
+	unsigned n = atomic_load_explicit(&t->ndepot, memory_order_relaxed);
+	bool room = !t->depot_closed && n < TROUPE__DEPOT_CHAINS;
 	if (room) {
 		c->head = tail->retired_next;
 		c->n -= SLOT_BATCH;
 		tail->retired_next = NULL;
-		t->depot[t->ndepot++] = head;
-		atomic_store_explicit(&t->depot_avail, t->ndepot,
-				      memory_order_relaxed);
+		t->depot[n] = head;
+		atomic_store_explicit(&t->ndepot, n + 1, memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&t->depot_lock);
 	return room;
@@ -527,14 +547,14 @@ static bool slots_spill(struct troupe__objtab *t, struct troupe__slot_cache *c)
  * none.  (The lock orders the batch's last uses before ours.) */
 static bool slots_refill(struct troupe__objtab *t, struct troupe__slot_cache *c)
 {
-	if (atomic_load_explicit(&t->depot_avail, memory_order_relaxed) == 0)
+	if (atomic_load_explicit(&t->ndepot, memory_order_relaxed) == 0)
 		return false;
 	pthread_mutex_lock(&t->depot_lock);
-	if (t->ndepot > 0) {
-		c->head = t->depot[--t->ndepot];
+	unsigned n = atomic_load_explicit(&t->ndepot, memory_order_relaxed);
+	if (n > 0) {
+		c->head = t->depot[n - 1];
 		c->n = SLOT_BATCH;
-		atomic_store_explicit(&t->depot_avail, t->ndepot,
-				      memory_order_relaxed);
+		atomic_store_explicit(&t->ndepot, n - 1, memory_order_relaxed);
 	}
 	pthread_mutex_unlock(&t->depot_lock);
 	return c->head != NULL;
@@ -566,8 +586,8 @@ static struct troupe__obj *slots_take(troupe *rt, unsigned internal)
 	struct troupe__slot_cache *c = slots_bound(rt);
 	/* A thread that has only made objects so far binds its cache once
 	 * the depot has slots for it (outside any section: obj_new is). */
-	if (c == NULL && atomic_load_explicit(&rt->objs.depot_avail,
-					      memory_order_relaxed) > 0)
+	if (c == NULL &&
+	    atomic_load_explicit(&rt->objs.ndepot, memory_order_relaxed) > 0)
 		c = slots_of(rt);
 	if (c == NULL || (c->head == NULL && !slots_refill(&rt->objs, c)))
 		return NULL;
@@ -582,14 +602,7 @@ static struct troupe__obj *slots_take(troupe *rt, unsigned internal)
 	uint64_t id = (atomic_load_explicit(&o->id, memory_order_relaxed) &
 		       TROUPE__ID_KEY_MASK) |
 		      gen << TROUPE__ID_GEN_SHIFT;
-	atomic_store_explicit(&o->state, TROUPE__PENDING, memory_order_relaxed);
-	atomic_store_explicit(&o->claim, 0, memory_order_relaxed);
-	o->err = TROUPE_OK;
-	o->data = NULL;
-	o->size = 0;
-	o->free_fn = NULL;
-	atomic_store_explicit(&o->task, NULL, memory_order_relaxed);
-	atomic_store_explicit(&o->waiters, NULL, memory_order_relaxed);
+	obj_reset(o);
 	atomic_store_explicit(&o->id, id, memory_order_relaxed);
 	troupe__tsan_release(o);
 	/* Release: whoever sees the new generation sees the fields above. */
@@ -635,14 +648,7 @@ void troupe__obj_insert(troupe *rt, struct troupe__obj *o, uint8_t kind,
 	cds_lfht_node_init(&o->node);
 	o->kind = kind;
 	atomic_init(&o->refs, TROUPE__USER_REF + internal);
-	atomic_init(&o->state, TROUPE__PENDING);
-	atomic_init(&o->claim, 0);
-	o->err = TROUPE_OK;
-	o->data = NULL;
-	o->size = 0;
-	o->free_fn = NULL;
-	atomic_init(&o->task, NULL);
-	atomic_init(&o->waiters, NULL);
+	obj_reset(o);
 	/* The table publishes the node with a release (rcu_assign_pointer):
 	 * a reader that finds it sees the fields above. */
 	troupe__tsan_release(o);
@@ -906,7 +912,7 @@ static troupe_err drop_user_ref(struct troupe__obj *o, uint64_t id, bool *last)
 {
 	uint64_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);
 	do {
-		if ((r & REFS_USER_MASK) == 0 || (id != 0 && !refs_name(r, id)))
+		if (!refs_hold(r, id))
 			return TROUPE_ESTALE;
 	} while (!atomic_compare_exchange_weak_explicit(
 		&o->refs, &r, r - TROUPE__USER_REF, memory_order_acq_rel,

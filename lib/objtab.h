@@ -110,13 +110,12 @@ struct troupe__objtab {
 	struct troupe__slot_cache *caches;
 	_Atomic bool caches_closed;
 	/* Spare slots on their way between threads (objtab.c, "slots"):
-	 * chains of a batch each, under depot_lock; depot_avail mirrors
-	 * ndepot for a look without the lock. */
+	 * chains of a batch each, under depot_lock; ndepot is written under
+	 * it and read without it for a look that spares the lock. */
 	alignas(64) pthread_mutex_t depot_lock;
 	struct troupe__obj *depot[TROUPE__DEPOT_CHAINS];
-	unsigned ndepot;
+	_Atomic unsigned ndepot;
 	bool depot_closed;
-	_Atomic unsigned depot_avail;
 	_Atomic unsigned nretired;      /* retired, not yet in `removed` */
 	_Atomic uint64_t removed;       /* retired, in whole batches */
 	_Atomic unsigned long sized_for; /* the last size grow_check asked */

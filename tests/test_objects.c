@@ -996,6 +996,7 @@ struct handoff_race {
 	troupe *rt;
 	_Atomic uint64_t ring[HANDOFF_RING]; /* made, not yet taken: 0 */
 	atomic_long made, taken;
+	atomic_int stop; /* the maker gave up: take no more */
 	long wrong;
 	struct reuse_race *stale;
 };
@@ -1006,8 +1007,10 @@ static void *handoff_taker(void *p)
 	for (long i = 0; i < HANDOFF_ROUNDS; i++) {
 		_Atomic uint64_t *slot = &h->ring[i % HANDOFF_RING];
 		uint64_t id;
-		while ((id = atomic_load(slot)) == 0)
+		while ((id = atomic_load(slot)) == 0 && !atomic_load(&h->stop))
 			sched_yield();
+		if (id == 0)
+			break;
 		atomic_store(slot, 0);
 		troupe_ref r = {id};
 		int64_t v = -1;
@@ -1041,6 +1044,7 @@ static void stale_ids_across_threads(void **state)
 		troupe_ref r;
 		if (troupe_put_i64(f->rt, i, &r) != TROUPE_OK) {
 			errors++;
+			atomic_store(&h->stop, 1);
 			break;
 		}
 		atomic_fetch_add(&h->made, 1);
