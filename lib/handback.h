@@ -55,8 +55,9 @@ void troupe__box_drain(void);
 /* Frees p (from troupe__block_alloc, with its box) at once.  Any thread. */
 void troupe__block_free(void *p, struct troupe__box *box);
 
-/* Puts p aside to go back to box with others; under ASan it is poisoned
- * until then.  The returns' own thread. */
+/* Puts p aside to go back to box with others (under ASan it is poisoned
+ * until then), or frees it at once when box is the calling thread's own.
+ * The returns' own thread. */
 void troupe__returns_put(struct troupe__returns *r, void *p,
 			 struct troupe__box *box);
 

@@ -17,19 +17,9 @@
 
 #include "objtab.h"
 #include "sched.h"
+#include "tls.h"
 
 #define TROUPE__CACHELINE 64
-
-/* Thread-locals of the library.  The initial-exec model reads them with
- * one instruction instead of a call to __tls_get_addr per access (seen at
- * 7% of an actor-call profile); it needs the library loaded at start-up or
- * with some static TLS to spare when dlopen'ed — glibc keeps a surplus for
- * exactly such small variables. */
-#if defined(__GNUC__)
-#define TROUPE__TLS _Thread_local __attribute__((tls_model("initial-exec")))
-#else
-#define TROUPE__TLS _Thread_local
-#endif
 
 /* A function registered by name (task.c); a small chained hash. */
 struct troupe__fn_entry {

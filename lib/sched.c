@@ -21,13 +21,7 @@
  * costs CPU on every sparse call (2 x window per burst). */
 #define DEFAULT_SPIN_NS 20000
 
-static TROUPE__TLS struct troupe__worker *tls_worker;
-
-struct troupe__worker *troupe__sched_self(troupe *rt)
-{
-	struct troupe__worker *w = tls_worker;
-	return w != NULL && w->rt == rt ? w : NULL;
-}
+TROUPE__TLS struct troupe__worker *troupe__tls_worker;
 
 int64_t troupe__now_ns(void)
 {
@@ -377,7 +371,7 @@ static void *run_loop(void *arg)
 	troupe *rt = w->rt;
 	struct troupe__sched *s = &rt->sched;
 
-	tls_worker = w;
+	troupe__tls_worker = w;
 	troupe__thread_enter(); /* unregistered at thread exit */
 	while (!troupe__stopping(rt)) {
 		struct troupe__job *t = find_work(w);
@@ -418,7 +412,7 @@ static void *run_loop(void *arg)
 		atomic_fetch_sub(&s->n_searching, 1);
 	}
 	flush_own(rt, w);
-	tls_worker = NULL;
+	troupe__tls_worker = NULL;
 	return NULL;
 }
 

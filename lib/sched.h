@@ -22,6 +22,7 @@
 
 #include "deque.h"
 #include "handback.h"
+#include "tls.h"
 
 /* A unit of work the pool runs: a task, an actor's turn, a batch of
  * retired objects to free.  Embedded at the start of each. */
@@ -82,8 +83,16 @@ struct troupe__sched {
 	pthread_mutex_t inj_lock; /* one worker drains at a time */
 };
 
-/* The worker the calling thread is, if it is one of rt's; else NULL. */
-struct troupe__worker *troupe__sched_self(troupe *rt);
+/* The worker the calling thread is, if any (sched.c sets it). */
+extern TROUPE__TLS struct troupe__worker *troupe__tls_worker;
+
+/* The worker the calling thread is, if it is one of rt's; else NULL.
+ * Inline: a get, a submit and a free each ask, several times a task. */
+static inline struct troupe__worker *troupe__sched_self(troupe *rt)
+{
+	struct troupe__worker *w = troupe__tls_worker;
+	return w != NULL && w->rt == rt ? w : NULL;
+}
 
 troupe_err troupe__sched_init(troupe *rt, const troupe_config *cfg);
 /* Starts the base workers. */
