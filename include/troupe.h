@@ -205,6 +205,18 @@ TROUPE_API troupe_err troupe_get_f64(troupe *rt, troupe_ref ref,
 TROUPE_API troupe_err troupe_get_str(troupe *rt, troupe_ref ref,
 				     double timeout_s, const char **s);
 
+/* Takes: troupe_get_i64 / troupe_get_f64 then troupe_release(ref), in one
+ * call and one lookup — for a future read once, as std::future::get does.
+ * On TROUPE_OK the value is in *v and the ref is released.  On any error
+ * the caller still holds the ref, as if only the get had run: to read a
+ * failed task's message (troupe_error_message), to try again after
+ * TROUPE_ETIMEDOUT or TROUPE_ETYPE, and to release it.  Threads, blocking
+ * and running the awaited task inline: as troupe_get. */
+TROUPE_API troupe_err troupe_take_i64(troupe *rt, troupe_ref ref,
+				      double timeout_s, int64_t *v);
+TROUPE_API troupe_err troupe_take_f64(troupe *rt, troupe_ref ref,
+				      double timeout_s, double *v);
+
 /* Reads a value view as a type (for task arguments and get results). */
 TROUPE_API troupe_err troupe_value_i64(const troupe_value *v, int64_t *out);
 TROUPE_API troupe_err troupe_value_f64(const troupe_value *v, double *out);

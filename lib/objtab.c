@@ -1015,6 +1015,38 @@ troupe_err troupe__obj_release_id(troupe *rt, struct troupe__obj *o,
 	return err;
 }
 
+troupe_err troupe__obj_drop_user(struct troupe__obj *o, uint64_t id, bool *last)
+{
+	return drop_user_ref(o, id, last);
+}
+
+void troupe__obj_destroy(troupe *rt, struct troupe__obj *o)
+{
+	destroy(rt, o);
+}
+
+troupe_err troupe__obj_unref_release(troupe *rt, struct troupe__obj *o,
+				     uint64_t id)
+{
+	/* Our runtime ref keeps o this object (same generation) throughout;
+	 * the check is for the user ref, which a caller racing its own
+	 * release may have taken already. */
+	uint64_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);
+	do {
+		if (!refs_name(r, id)) {
+			troupe__obj_unref(rt, o);
+			return TROUPE_ESTALE;
+		}
+	} while (!atomic_compare_exchange_weak_explicit(
+		&o->refs, &r, r - TROUPE__USER_REF - 1, memory_order_acq_rel,
+		memory_order_relaxed));
+	/* Acq_rel, as troupe__obj_unref: the last one out sees every other
+	 * holder's writes. */
+	if ((r & REFS_COUNT_MASK) == TROUPE__USER_REF + 1)
+		destroy(rt, o);
+	return TROUPE_OK;
+}
+
 /* ---------------------------------------------------------- resolution */
 
 /* Wakes o's waiters after its state became final.

@@ -203,6 +203,20 @@ troupe_err troupe__obj_release_user(troupe *rt, struct troupe__obj *o);
 /* The same, for the object id names (ESTALE if the slot was reused). */
 troupe_err troupe__obj_release_id(troupe *rt, struct troupe__obj *o,
 				  uint64_t id);
+/* troupe_take's release, in two steps around the end of the read-side
+ * section its lookup found o in: troupe__obj_drop_user drops the user ref
+ * of the object id names (inside the section; ESTALE if there is none);
+ * when *last says no ref of any kind is left, the caller then calls
+ * troupe__obj_destroy once out of the section. */
+troupe_err troupe__obj_drop_user(struct troupe__obj *o, uint64_t id,
+				 bool *last);
+void troupe__obj_destroy(troupe *rt, struct troupe__obj *o);
+/* Drops a runtime ref the caller took for id (troupe__obj_ref_id) and the
+ * caller's user ref on the same object in one step: troupe__obj_unref then
+ * troupe__obj_release_id.  ESTALE (only the runtime ref dropped) when the
+ * user ref is gone.  Never inside a read-side section. */
+troupe_err troupe__obj_unref_release(troupe *rt, struct troupe__obj *o,
+				     uint64_t id);
 
 static inline uint32_t troupe__obj_state(const struct troupe__obj *o)
 {

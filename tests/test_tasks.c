@@ -4,6 +4,7 @@
  * functions registered by name, nested parallelism (get and wait inside
  * bodies, on one and two workers) and bad input.  Public API only.
  */
+#include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -734,6 +735,271 @@ static void fib_two_workers(void **state)
 	fib_on(2, 25, 75025);
 }
 
+/* Body: fib(n) as fib_fn, reading each child with a take. */
+static void fib_take_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
+			size_t nargs)
+{
+	(void)nargs;
+	int64_t n = 0;
+	troupe_value_i64(&args[0], &n);
+	if (n < 2) {
+		troupe_return_i64(ctx, n);
+		return;
+	}
+	troupe_arg a[2] = {TROUPE_I64(n - 1), TROUPE_I64(n - 2)};
+	troupe_ref r[2];
+	int64_t x[2] = {0, 0};
+	for (int i = 0; i < 2; i++)
+		if (troupe_submit(rt, fib_take_fn, &a[i], 1, NULL, &r[i]) !=
+		    TROUPE_OK) {
+			atomic_fetch_add(&fib_errors, 1);
+			if (i == 1)
+				troupe_release(rt, r[0]);
+			troupe_fail(ctx, "submit failed");
+			return;
+		}
+	/* Half the bodies take the later child first. */
+	int first = n % 2;
+	for (int k = 0; k < 2; k++) {
+		int i = k == 0 ? first : 1 - first;
+		if (troupe_take_i64(rt, r[i], -1, &x[i]) != TROUPE_OK) {
+			atomic_fetch_add(&fib_errors, 1);
+			troupe_release(rt, r[i]);
+		}
+		/* Taken: the ref is gone. */
+		else if (troupe_release(rt, r[i]) != TROUPE_ESTALE)
+			atomic_fetch_add(&fib_errors, 1);
+	}
+	troupe_return_i64(ctx, x[0] + x[1]);
+}
+
+/* A take inside bodies, on one worker and on two: every child's value
+ * arrives and its ref is released (released again: ESTALE). */
+static void take_in_bodies(void **state)
+{
+	(void)state;
+	for (unsigned workers = 1; workers <= 2; workers++) {
+		troupe *rt;
+		troupe_config cfg = {.num_workers = workers};
+		assert_int_equal(troupe_init(&rt, &cfg), TROUPE_OK);
+		atomic_store(&fib_errors, 0);
+		troupe_arg a = TROUPE_I64(22);
+		troupe_ref r;
+		assert_int_equal(troupe_submit(rt, fib_take_fn, &a, 1, NULL,
+					       &r),
+				 TROUPE_OK);
+		int64_t v = 0;
+		assert_int_equal(troupe_take_i64(rt, r, -1, &v), TROUPE_OK);
+		assert_int_equal(v, 17711);
+		assert_int_equal(troupe_release(rt, r), TROUPE_ESTALE);
+		assert_int_equal(atomic_load(&fib_errors), 0);
+		assert_int_equal(troupe_shutdown(rt), TROUPE_OK);
+	}
+}
+
+/* Body: args[0] a struct test_gate *; once it opens, returns 8 bytes it
+ * owns (an i64 of 77) that owned_free frees. */
+static void gated_owned_i64_fn(troupe *rt, troupe_ctx *ctx,
+			       const troupe_value *args, size_t nargs)
+{
+	(void)rt, (void)nargs;
+	struct test_gate *g = test_ptr_of(&args[0]);
+	atomic_fetch_add(&g->started, 1);
+	double deadline = test_now_s() + TEST_HANG_S;
+	while (!atomic_load(&g->open) && test_now_s() < deadline)
+		test_sleep_ms(1);
+	int64_t *p = malloc(sizeof *p);
+	if (p == NULL) {
+		troupe_fail(ctx, "no memory");
+		return;
+	}
+	*p = 77;
+	if (troupe_return_owned(ctx, 0, p, sizeof *p, owned_free) != TROUPE_OK)
+		free(p);
+}
+
+/* Opens the gate 20 ms from now, so a take is waiting by then. */
+static void *open_gate_later(void *arg)
+{
+	struct test_gate *g = arg;
+	test_sleep_ms(20);
+	atomic_store(&g->open, 1);
+	return NULL;
+}
+
+/* troupe_take_i64 / _f64: the value, then the ref is gone; a retained ref
+ * stays; every error leaves the caller's ref held. */
+static void take_contract(void **state)
+{
+	struct test_fixture *f = *state;
+	troupe *rt = f->rt;
+	troupe_ref r;
+	int64_t v = 0;
+	double d = 0;
+
+	/* Ready values: i64 and f64. */
+	assert_int_equal(troupe_put_i64(rt, -42, &r), TROUPE_OK);
+	assert_int_equal(troupe_take_i64(rt, r, -1, &v), TROUPE_OK);
+	assert_int_equal(v, -42);
+	assert_int_equal(troupe_get(rt, r, 0, NULL), TROUPE_ESTALE);
+	assert_int_equal(troupe_release(rt, r), TROUPE_ESTALE);
+	assert_int_equal(troupe_take_i64(rt, r, -1, &v), TROUPE_ESTALE);
+	assert_int_equal(troupe_put_f64(rt, 2.5, &r), TROUPE_OK);
+	assert_int_equal(troupe_take_f64(rt, r, 0, &d), TROUPE_OK);
+	assert_true(d == 2.5);
+	assert_int_equal(troupe_release(rt, r), TROUPE_ESTALE);
+
+	/* A retained ref: a take drops one of the two. */
+	assert_int_equal(troupe_put_i64(rt, 5, &r), TROUPE_OK);
+	assert_int_equal(troupe_retain(rt, r), TROUPE_OK);
+	assert_int_equal(troupe_take_i64(rt, r, -1, &v), TROUPE_OK);
+	assert_int_equal(get_i64(rt, r), 5);
+	assert_int_equal(troupe_release(rt, r), TROUPE_OK);
+	assert_int_equal(troupe_release(rt, r), TROUPE_ESTALE);
+
+	/* Not 8 bytes: ETYPE, the ref still held. */
+	assert_int_equal(troupe_put_str(rt, "eleven", &r), TROUPE_OK);
+	assert_int_equal(troupe_take_i64(rt, r, -1, &v), TROUPE_ETYPE);
+	assert_int_equal(troupe_take_f64(rt, r, -1, &d), TROUPE_ETYPE);
+	const char *str = NULL;
+	assert_int_equal(troupe_get_str(rt, r, -1, &str), TROUPE_OK);
+	assert_string_equal(str, "eleven");
+	assert_int_equal(troupe_release(rt, r), TROUPE_OK);
+
+	/* A failed task: its error, the ref still held for its message. */
+	troupe_arg why = TROUPE_STR("it had to");
+	assert_int_equal(troupe_submit(rt, fail_fn, &why, 1, NULL, &r),
+			 TROUPE_OK);
+	assert_int_equal(troupe_take_i64(rt, r, -1, &v), TROUPE_ETASK);
+	const char *msg = NULL;
+	assert_int_equal(troupe_error_message(rt, r, &msg), TROUPE_OK);
+	assert_non_null(strstr(msg, "failed because it had to"));
+	assert_int_equal(troupe_release(rt, r), TROUPE_OK);
+
+	/* Pending: a timeout leaves the ref; a later take waits for it. */
+	atomic_store(&f->gate.open, 0);
+	assert_int_equal(test_submit_gate(rt, &f->gate, &r), TROUPE_OK);
+	TEST_WAIT_UNTIL(atomic_load(&f->gate.started) == 1);
+	assert_int_equal(troupe_take_i64(rt, r, 0, &v), TROUPE_ETIMEDOUT);
+	assert_int_equal(troupe_take_i64(rt, r, 0.02, &v), TROUPE_ETIMEDOUT);
+	atomic_store(&f->gate.open, 1);
+	v = 0;
+	assert_int_equal(troupe_take_i64(rt, r, -1, &v), TROUPE_OK);
+	assert_int_equal(v, 7);
+	assert_int_equal(troupe_release(rt, r), TROUPE_ESTALE);
+
+	/* The object goes with the last ref: its owned bytes are freed by
+	 * the take, ready (one lookup) or waited for (the waiter's own ref
+	 * and the caller's dropped together). */
+	atomic_store(&owned_freed, 0);
+	int64_t *p = malloc(sizeof *p);
+	assert_non_null(p);
+	*p = 66;
+	assert_int_equal(troupe_put_owned(rt, p, sizeof *p, owned_free, &r),
+			 TROUPE_OK);
+	assert_int_equal(troupe_take_i64(rt, r, -1, &v), TROUPE_OK);
+	assert_int_equal(v, 66);
+	assert_int_equal(atomic_load(&owned_freed), 1);
+	atomic_store(&f->gate.open, 0);
+	atomic_store(&f->gate.started, 0);
+	struct test_gate *g = &f->gate;
+	troupe_arg ga = TEST_PTR_ARG(g);
+	assert_int_equal(troupe_submit(rt, gated_owned_i64_fn, &ga, 1, NULL,
+				       &r),
+			 TROUPE_OK);
+	TEST_WAIT_UNTIL(atomic_load(&f->gate.started) == 1);
+	pthread_t opener;
+	assert_int_equal(pthread_create(&opener, NULL, open_gate_later, g), 0);
+	assert_int_equal(troupe_take_i64(rt, r, -1, &v), TROUPE_OK);
+	assert_int_equal(pthread_join(opener, NULL), 0);
+	assert_int_equal(v, 77);
+	TEST_WAIT_UNTIL(atomic_load(&owned_freed) == 2);
+	assert_int_equal(atomic_load(&owned_freed), 2);
+
+	/* Bad input: nothing taken. */
+	assert_int_equal(troupe_put_i64(rt, 9, &r), TROUPE_OK);
+	assert_int_equal(troupe_take_i64(NULL, r, -1, &v), TROUPE_EINVAL);
+	assert_int_equal(troupe_take_i64(rt, r, -1, NULL), TROUPE_EINVAL);
+	assert_int_equal(troupe_take_f64(rt, r, -1, NULL), TROUPE_EINVAL);
+	assert_int_equal(troupe_take_i64(rt, r, NAN, &v), TROUPE_EINVAL);
+	assert_int_equal(troupe_take_i64(rt, (troupe_ref){0}, -1, &v),
+			 TROUPE_EINVAL);
+	assert_int_equal(get_i64(rt, r), 9);
+	assert_int_equal(troupe_take_i64(rt, r, -1, &v), TROUPE_OK);
+	assert_int_equal(v, 9);
+}
+
+/* Body: args[0] a struct take_race *; takes every ref of the race's
+ * array from index args[1] on, stepping by 2, once its value is there. */
+struct take_race {
+	troupe_ref refs[2000];
+	atomic_int taken, bad;
+};
+
+static void take_half_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
+			 size_t nargs)
+{
+	(void)ctx, (void)nargs;
+	struct take_race *tr = test_ptr_of(&args[0]);
+	int64_t from = 0;
+	troupe_value_i64(&args[1], &from);
+	for (size_t i = (size_t)from; i < 2000; i += 2) {
+		int64_t v = -1;
+		if (troupe_take_i64(rt, tr->refs[i], -1, &v) != TROUPE_OK ||
+		    v != (int64_t)i * 3)
+			atomic_fetch_add(&tr->bad, 1);
+		else
+			atomic_fetch_add(&tr->taken, 1);
+	}
+}
+
+static void times3_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
+		      size_t nargs)
+{
+	(void)rt, (void)nargs;
+	int64_t i = 0;
+	troupe_value_i64(&args[0], &i);
+	troupe_return_i64(ctx, i * 3);
+}
+
+/* Refs of tasks still running or queued, taken from two bodies and the
+ * test's thread at once (each ref by one of them): every value arrives
+ * once and every ref is gone after. */
+static void take_while_running(void **state)
+{
+	struct test_fixture *f = *state;
+	troupe *rt = f->rt;
+	static struct take_race tr;
+	atomic_store(&tr.taken, 0);
+	atomic_store(&tr.bad, 0);
+	for (int64_t i = 0; i < 2000; i++) {
+		troupe_arg a = TROUPE_I64(i);
+		assert_int_equal(troupe_submit(rt, times3_fn, &a, 1, NULL,
+					       &tr.refs[i]),
+				 TROUPE_OK);
+	}
+	struct take_race *p = &tr;
+	troupe_arg a0[2] = {TEST_PTR_ARG(p), TROUPE_I64(0)};
+	troupe_ref body;
+	assert_int_equal(troupe_submit(rt, take_half_fn, a0, 2, NULL, &body),
+			 TROUPE_OK);
+	/* The odd ones here. */
+	for (size_t i = 1; i < 2000; i += 2) {
+		int64_t v = -1;
+		if (troupe_take_i64(rt, tr.refs[i], -1, &v) != TROUPE_OK ||
+		    v != (int64_t)i * 3)
+			atomic_fetch_add(&tr.bad, 1);
+		else
+			atomic_fetch_add(&tr.taken, 1);
+	}
+	assert_int_equal(troupe_get(rt, body, -1, NULL), TROUPE_OK);
+	assert_int_equal(troupe_release(rt, body), TROUPE_OK);
+	assert_int_equal(atomic_load(&tr.bad), 0);
+	assert_int_equal(atomic_load(&tr.taken), 2000);
+	for (size_t i = 0; i < 2000; i++)
+		assert_int_equal(troupe_release(rt, tr.refs[i]), TROUPE_ESTALE);
+}
+
 /* Body: submits n children (square of i), waits for them inside the
  * body, in two steps, then sums. */
 static void square_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
@@ -1203,6 +1469,11 @@ int main(void)
 						setup, test_fixture_teardown),
 		cmocka_unit_test(fib_one_worker),
 		cmocka_unit_test(fib_two_workers),
+		cmocka_unit_test(take_in_bodies),
+		cmocka_unit_test_setup_teardown(take_contract, setup,
+						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(take_while_running, setup,
+						test_fixture_teardown),
 		cmocka_unit_test(nested_wait),
 		cmocka_unit_test_setup_teardown(bad_input, setup,
 						test_fixture_teardown),
