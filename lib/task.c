@@ -467,7 +467,9 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 		default:
 			break;
 		}
-		if (n > 0)
+		if (n == 8)
+			memcpy(p, src, 8); /* a move, not a call */
+		else if (n > 0)
 			memcpy(p, src, n);
 		t->args[i] = (troupe_value){p, n};
 		p += align8(n);
@@ -481,14 +483,14 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 		t->name = NULL;
 	}
 
-	for (unsigned i = 0; i < nret; i++)
-		t->rets[i] = NULL;
-	for (unsigned i = 0; err == TROUPE_OK && i < nret; i++) {
-		/* One ref for the caller, one for the producer. */
-		t->rets[i] = troupe__obj_new(rt, 1);
-		if (t->rets[i] == NULL)
-			err = TROUPE_ENOMEM;
-	}
+	unsigned made = 0;
+	if (err == TROUPE_OK)
+		for (; made < nret; made++)
+			/* One ref for the caller, one for the producer. */
+			if ((t->rets[made] = troupe__obj_new(rt, 1)) == NULL) {
+				err = TROUPE_ENOMEM;
+				break;
+			}
 	if (err == TROUPE_OK && nret > 0) {
 		/* Shutdown has begun: back out, so nothing is left pending.
 		 * (The contract keeps application threads' calls from
@@ -500,6 +502,8 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 			err = TROUPE_ESHUTDOWN;
 	}
 	if (err != TROUPE_OK) {
+		for (unsigned i = made; i < nret; i++)
+			t->rets[i] = NULL; /* not made */
 		unbuild(rt, t);
 		return err;
 	}
