@@ -191,8 +191,11 @@ TROUPE_API troupe_err troupe_release(troupe *rt, troupe_ref ref);
  * any other thread, a get with no timeout (negative) likewise runs the
  * awaited task on the calling thread when no worker has started it yet —
  * the result comes without a round trip through the pool; with a timeout
- * it never does (a body could outlast it).  Actor calls always run on the
- * pool. */
+ * it never does (a body could outlast it).  That body's own gets then wait
+ * for the pool to run its children (the pool is sized to the CPUs; the
+ * calling thread would be one thread more), except when every worker is
+ * blocked and max_threads allows no more: then the calling thread runs
+ * them.  Actor calls always run on the pool. */
 TROUPE_API troupe_err troupe_get(troupe *rt, troupe_ref ref, double timeout_s,
 				 troupe_value *value);
 

@@ -579,6 +579,16 @@ void troupe__sched_block_begin(troupe *rt, struct troupe__worker *w)
 	}
 }
 
+bool troupe__sched_stuck(troupe *rt)
+{
+	struct troupe__sched *s = &rt->sched;
+	unsigned total =
+		atomic_load_explicit(&s->nworkers, memory_order_acquire);
+	return total >= s->max_threads &&
+	       atomic_load_explicit(&s->n_blocked, memory_order_relaxed) >=
+		       (int)total;
+}
+
 void troupe__sched_block_end(troupe *rt, struct troupe__worker *w)
 {
 	if (--w->blocked == 0)

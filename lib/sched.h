@@ -117,6 +117,11 @@ void troupe__sched_push_back(troupe *rt, struct troupe__job *j);
  * by the time the caller acts on it). */
 bool troupe__sched_work_waiting(troupe *rt);
 
+/* Whether every worker is blocked in a get or wait and no more can be
+ * started (max_threads): queued work then waits for a thread outside the
+ * pool.  Any thread; a snapshot. */
+bool troupe__sched_stuck(troupe *rt);
+
 /* A worker (w) is about to block: keep nbase workers able to run, starting
  * one if need be.  Pairs with troupe__sched_block_end. */
 void troupe__sched_block_begin(troupe *rt, struct troupe__worker *w);

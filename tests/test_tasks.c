@@ -1167,6 +1167,146 @@ static void whoami_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
 	troupe_return_i64(ctx, (int64_t)(uintptr_t)pthread_self());
 }
 
+/* Body: args[0] a struct test_gate * holding both workers, args[1] the
+ * test's thread.  Runs on the test's thread (its get ran it there), submits
+ * three children, opens the gate, and gets them: they run on the pool.
+ * Returns how many things went otherwise (0 expected). */
+static void outside_parent_fn(troupe *rt, troupe_ctx *ctx,
+			      const troupe_value *args, size_t nargs)
+{
+	(void)nargs;
+	struct test_gate *g = test_ptr_of(&args[0]);
+	pthread_t *tester = test_ptr_of(&args[1]);
+	int64_t bad = !pthread_equal(*tester, pthread_self());
+	troupe_ref r[3];
+	for (int i = 0; i < 3; i++)
+		if (troupe_submit(rt, whoami_fn, NULL, 0, NULL, &r[i]) !=
+		    TROUPE_OK) {
+			troupe_fail(ctx, "submit failed");
+			return;
+		}
+	atomic_store(&g->open, 1);
+	for (int i = 0; i < 3; i++) {
+		int64_t who = 0;
+		if (troupe_take_i64(rt, r[i], -1, &who) != TROUPE_OK) {
+			bad++;
+			troupe_release(rt, r[i]);
+		} else if (pthread_equal((pthread_t)(uintptr_t)who,
+					 pthread_self())) {
+			bad++;
+		}
+	}
+	troupe_return_i64(ctx, bad);
+}
+
+/* An outside thread's get runs the task it waits for, but not that body's
+ * children: those run on the pool, which is sized to the CPUs. */
+static void outside_body_children_run_on_pool(void **state)
+{
+	struct test_fixture *f = *state;
+	troupe *rt = f->rt;
+	troupe_ref gates[2], r;
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(test_submit_gate(rt, &f->gate, &gates[i]),
+				 TROUPE_OK);
+	TEST_WAIT_UNTIL(atomic_load(&f->gate.started) == 2);
+	assert_int_equal(atomic_load(&f->gate.started), 2); /* pool held */
+	struct test_gate *g = &f->gate;
+	pthread_t me = pthread_self();
+	pthread_t *mep = &me;
+	troupe_arg a[2] = {TEST_PTR_ARG(g), TEST_PTR_ARG(mep)};
+	assert_int_equal(troupe_submit(rt, outside_parent_fn, a, 2, NULL, &r),
+			 TROUPE_OK);
+	int64_t bad = -1;
+	assert_int_equal(troupe_take_i64(rt, r, -1, &bad), TROUPE_OK);
+	assert_int_equal(bad, 0);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(get_i64(rt, gates[i]), 7);
+		assert_int_equal(troupe_release(rt, gates[i]), TROUPE_OK);
+	}
+}
+
+/* The stuck pool: one worker, no more allowed; the worker blocks in a get
+ * of the body the test's thread runs, and that body waits for a child
+ * only a thread outside the pool can run now. */
+struct stuck {
+	struct test_gate gate;
+	_Atomic uint64_t xref; /* the body's ref id, once known */
+	atomic_int y_waiting;
+};
+
+/* Body on the worker: gets the body the test's thread runs. */
+static void stuck_getter_fn(troupe *rt, troupe_ctx *ctx,
+			    const troupe_value *args, size_t nargs)
+{
+	(void)nargs;
+	struct stuck *st = test_ptr_of(&args[0]);
+	double deadline = test_now_s() + TEST_HANG_S;
+	while (atomic_load(&st->xref) == 0 && test_now_s() < deadline)
+		test_sleep_ms(1);
+	atomic_store(&st->y_waiting, 1);
+	int64_t v = 0;
+	troupe_err e = troupe_get_i64(rt, (troupe_ref){atomic_load(&st->xref)},
+				      -1, &v);
+	troupe_return_i64(ctx, e == TROUPE_OK ? v : -1);
+}
+
+/* Body on the test's thread: submits a child, lets the worker go (it
+ * takes the getter first, which blocks on this body), then gets it. */
+static void stuck_parent_fn(troupe *rt, troupe_ctx *ctx,
+			    const troupe_value *args, size_t nargs)
+{
+	(void)nargs;
+	struct stuck *st = test_ptr_of(&args[0]);
+	troupe_arg a = TROUPE_I64(20);
+	troupe_ref c;
+	if (troupe_submit(rt, times3_fn, &a, 1, NULL, &c) != TROUPE_OK) {
+		troupe_fail(ctx, "submit failed");
+		return;
+	}
+	atomic_store(&st->gate.open, 1);
+	double deadline = test_now_s() + TEST_HANG_S;
+	while (!atomic_load(&st->y_waiting) && test_now_s() < deadline)
+		test_sleep_ms(1);
+	test_sleep_ms(20); /* the getter is blocked by now */
+	int64_t v = 0;
+	if (troupe_take_i64(rt, c, -1, &v) != TROUPE_OK) {
+		troupe_release(rt, c);
+		troupe_fail(ctx, "the child failed");
+		return;
+	}
+	troupe_return_i64(ctx, v + 1);
+}
+
+static void outside_body_runs_child_when_pool_stuck(void **state)
+{
+	(void)state;
+	troupe *rt;
+	troupe_config cfg = {.num_workers = 1, .max_threads = 1};
+	assert_int_equal(troupe_init(&rt, &cfg), TROUPE_OK);
+	static struct stuck st;
+	memset(&st, 0, sizeof st);
+	struct stuck *stp = &st;
+	troupe_ref gate, y, x;
+	assert_int_equal(test_submit_gate(rt, &st.gate, &gate), TROUPE_OK);
+	TEST_WAIT_UNTIL(atomic_load(&st.gate.started) == 1);
+	troupe_arg a = TEST_PTR_ARG(stp);
+	assert_int_equal(troupe_submit(rt, stuck_getter_fn, &a, 1, NULL, &y),
+			 TROUPE_OK);
+	assert_int_equal(troupe_submit(rt, stuck_parent_fn, &a, 1, NULL, &x),
+			 TROUPE_OK);
+	atomic_store(&st.xref, x.id);
+	int64_t v = 0;
+	assert_int_equal(troupe_get_i64(rt, x, -1, &v), TROUPE_OK);
+	assert_int_equal(v, 61);
+	assert_int_equal(troupe_take_i64(rt, y, -1, &v), TROUPE_OK);
+	assert_int_equal(v, 61);
+	assert_int_equal(troupe_release(rt, x), TROUPE_OK);
+	assert_int_equal(get_i64(rt, gate), 7);
+	assert_int_equal(troupe_release(rt, gate), TROUPE_OK);
+	assert_int_equal(troupe_shutdown(rt), TROUPE_OK);
+}
+
 /* A get with no timeout from an outside thread runs a task no worker has
  * started on the calling thread; a get with a timeout never does. */
 static void get_runs_unstarted_task(void **state)
@@ -1470,6 +1610,10 @@ int main(void)
 		cmocka_unit_test(fib_one_worker),
 		cmocka_unit_test(fib_two_workers),
 		cmocka_unit_test(take_in_bodies),
+		cmocka_unit_test_setup_teardown(
+			outside_body_children_run_on_pool, setup,
+			test_fixture_teardown),
+		cmocka_unit_test(outside_body_runs_child_when_pool_stuck),
 		cmocka_unit_test_setup_teardown(take_contract, setup,
 						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(take_while_running, setup,
