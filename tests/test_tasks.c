@@ -1167,6 +1167,26 @@ static void whoami_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
 	troupe_return_i64(ctx, (int64_t)(uintptr_t)pthread_self());
 }
 
+/* Holds both of the fixture's workers in its gate. */
+static void hold_workers(struct test_fixture *f, troupe_ref gates[2])
+{
+	for (int i = 0; i < 2; i++)
+		assert_int_equal(test_submit_gate(f->rt, &f->gate, &gates[i]),
+				 TROUPE_OK);
+	TEST_WAIT_UNTIL(atomic_load(&f->gate.started) == 2);
+	assert_int_equal(atomic_load(&f->gate.started), 2);
+}
+
+/* Opens the gate (if nothing has) and collects the two gate tasks. */
+static void release_workers(struct test_fixture *f, troupe_ref gates[2])
+{
+	atomic_store(&f->gate.open, 1);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(get_i64(f->rt, gates[i]), 7);
+		assert_int_equal(troupe_release(f->rt, gates[i]), TROUPE_OK);
+	}
+}
+
 /* Body: args[0] a struct test_gate * holding both workers, args[1] the
  * test's thread.  Runs on the test's thread (its get ran it there), submits
  * three children, opens the gate, and gets them: they run on the pool.
@@ -1206,11 +1226,7 @@ static void outside_body_children_run_on_pool(void **state)
 	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	troupe_ref gates[2], r;
-	for (int i = 0; i < 2; i++)
-		assert_int_equal(test_submit_gate(rt, &f->gate, &gates[i]),
-				 TROUPE_OK);
-	TEST_WAIT_UNTIL(atomic_load(&f->gate.started) == 2);
-	assert_int_equal(atomic_load(&f->gate.started), 2); /* pool held */
+	hold_workers(f, gates);
 	struct test_gate *g = &f->gate;
 	pthread_t me = pthread_self();
 	pthread_t *mep = &me;
@@ -1220,10 +1236,7 @@ static void outside_body_children_run_on_pool(void **state)
 	int64_t bad = -1;
 	assert_int_equal(troupe_take_i64(rt, r, -1, &bad), TROUPE_OK);
 	assert_int_equal(bad, 0);
-	for (int i = 0; i < 2; i++) {
-		assert_int_equal(get_i64(rt, gates[i]), 7);
-		assert_int_equal(troupe_release(rt, gates[i]), TROUPE_OK);
-	}
+	release_workers(f, gates);
 }
 
 /* The stuck pool: one worker, no more allowed; the worker blocks in a get
@@ -1314,11 +1327,7 @@ static void get_runs_unstarted_task(void **state)
 	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	troupe_ref gates[2], r;
-	for (int i = 0; i < 2; i++)
-		assert_int_equal(test_submit_gate(rt, &f->gate, &gates[i]),
-				 TROUPE_OK);
-	TEST_WAIT_UNTIL(atomic_load(&f->gate.started) == 2);
-	assert_int_equal(atomic_load(&f->gate.started), 2); /* pool busy */
+	hold_workers(f, gates);
 
 	assert_int_equal(troupe_submit(rt, whoami_fn, NULL, 0, NULL, &r),
 			 TROUPE_OK);
@@ -1329,11 +1338,7 @@ static void get_runs_unstarted_task(void **state)
 	assert_int_equal(troupe_release(rt, r), TROUPE_OK);
 
 	/* Once the pool is free again, tasks run there as before. */
-	atomic_store(&f->gate.open, 1);
-	for (int i = 0; i < 2; i++) {
-		assert_int_equal(get_i64(rt, gates[i]), 7);
-		assert_int_equal(troupe_release(rt, gates[i]), TROUPE_OK);
-	}
+	release_workers(f, gates);
 	assert_int_equal(atomic_load(&f->gate.finished), 2);
 }
 
