@@ -58,10 +58,18 @@ struct troupe {
 	troupe *pool_next; /* recycled structs (runtime.c) */
 };
 
+/* Whether troupe has seen the calling thread (runtime.c). */
+extern TROUPE__TLS bool troupe__registered;
+void troupe__thread_register(void);
+
 /* Makes sure the calling thread is registered with liburcu (lazily, undone
  * at thread exit).  Every public entry point that reads the object table
- * calls it first. */
-void troupe__thread_enter(void);
+ * calls it first, so the check is inline. */
+static inline void troupe__thread_enter(void)
+{
+	if (!__builtin_expect(troupe__registered, 1))
+		troupe__thread_register();
+}
 
 /* True once shutdown has begun.  Acquire: a call that sees it also sees the
  * state shutdown set up before setting it. */

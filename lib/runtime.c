@@ -35,7 +35,7 @@ const char *troupe_strerror(troupe_err err)
  * concerns threads, not runtimes). */
 static pthread_key_t reg_key;
 static pthread_once_t reg_once = PTHREAD_ONCE_INIT;
-static TROUPE__TLS bool registered;     /* troupe has seen this thread */
+TROUPE__TLS bool troupe__registered;	/* troupe has seen this thread */
 static TROUPE__TLS bool we_registered;  /* ... and registered it with RCU */
 
 static void unregister_at_exit(void *unused)
@@ -55,7 +55,7 @@ static void unregister_at_exit(void *unused)
 		urcu_memb_unregister_thread();
 		we_registered = false;
 	}
-	registered = false;
+	troupe__registered = false;
 }
 
 static void make_key(void)
@@ -63,11 +63,9 @@ static void make_key(void)
 	(void)pthread_key_create(&reg_key, unregister_at_exit);
 }
 
-void troupe__thread_enter(void)
+void troupe__thread_register(void)
 {
-	if (__builtin_expect(registered, 1))
-		return;
-	registered = true;
+	troupe__registered = true;
 	pthread_once(&reg_once, make_key);
 	/* The destructor runs at thread exit either way: it frees the
 	 * thread's lookup hints too. */
