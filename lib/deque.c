@@ -67,6 +67,29 @@ static struct troupe__deque_buf *grow(struct troupe__deque *d,
 	return n;
 }
 
+/* Stores x at bottom b of buffer a and moves bottom past it. */
+static inline void put(struct troupe__deque *d, struct troupe__deque_buf *a,
+		       int64_t b, void *x)
+{
+	atomic_store_explicit(&a->slot[b & a->mask], x, memory_order_release);
+	/* Release: the slot is written before a thief can see bottom move. */
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
+}
+
+/* A push that finds the buffer full.  Out of line and cold: inlined, the
+ * grow made every push save and restore six registers. */
+static __attribute__((noinline, cold)) int
+push_grow(struct troupe__deque *d, struct troupe__deque_buf *a, int64_t t,
+	  int64_t b, void *x)
+{
+	a = grow(d, a, t, b);
+	if (a == NULL)
+		return -1;
+	put(d, a, b, x);
+	return 0;
+}
+
 int troupe__deque_push(struct troupe__deque *d, void *x)
 {
 	int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
@@ -75,15 +98,9 @@ int troupe__deque_push(struct troupe__deque *d, void *x)
 	int64_t t = atomic_load_explicit(&d->top, memory_order_acquire);
 	struct troupe__deque_buf *a =
 		atomic_load_explicit(&d->buf, memory_order_relaxed);
-	if (b - t > a->mask) {
-		a = grow(d, a, t, b);
-		if (a == NULL)
-			return -1;
-	}
-	atomic_store_explicit(&a->slot[b & a->mask], x, memory_order_release);
-	/* Release: the slot is written before a thief can see bottom move. */
-	atomic_thread_fence(memory_order_release);
-	atomic_store_explicit(&d->bottom, b + 1, memory_order_relaxed);
+	if (b - t > a->mask)
+		return push_grow(d, a, t, b, x);
+	put(d, a, b, x);
 	return 0;
 }
 

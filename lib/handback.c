@@ -79,30 +79,48 @@ static void free_own(struct troupe__handback *list)
 	}
 }
 
+/* Takes what came back to box b and frees it.  Out of line: most calls
+ * find nothing, and need no stack frame for that. */
+static __attribute__((noinline)) void drain(struct troupe__box *b)
+{
+	/* Acquire: pairs with the returners' pushes, so the blocks' last
+	 * uses happen before these frees. */
+	free_own(
+		atomic_exchange_explicit(&b->head, NULL, memory_order_acquire));
+}
+
 void troupe__box_drain(void)
 {
 	struct troupe__box *b = my_box;
-	/* Acquire: pairs with the returners' pushes, so the blocks' last
-	 * uses happen before these frees. */
 	if (b != NULL &&
 	    atomic_load_explicit(&b->head, memory_order_relaxed) != NULL)
-		free_own(atomic_exchange_explicit(&b->head, NULL,
-						  memory_order_acquire));
+		drain(b);
+}
+
+/* The calling thread's box, made on its first block. */
+static __attribute__((noinline, cold)) struct troupe__box *box_new(void)
+{
+	/* A line of its own: returners push onto it. */
+	struct troupe__box *b =
+		troupe__zalloc_aligned(sizeof *b, TROUPE__CACHELINE);
+	if (b == NULL)
+		return NULL;
+	atomic_init(&b->head, NULL);
+	atomic_init(&b->out, 0);
+	my_box = b;
+	return b;
 }
 
 void *troupe__block_alloc(size_t n, struct troupe__box **box)
 {
 	struct troupe__box *b = my_box;
 	if (b == NULL) {
-		/* A line of its own: returners push onto it. */
-		b = troupe__zalloc_aligned(sizeof *b, TROUPE__CACHELINE);
+		b = box_new();
 		if (b == NULL)
 			return NULL;
-		atomic_init(&b->head, NULL);
-		atomic_init(&b->out, 0);
-		my_box = b;
-	} else {
-		troupe__box_drain();
+	} else if (atomic_load_explicit(&b->head, memory_order_relaxed) !=
+		   NULL) {
+		drain(b);
 	}
 	void *p = troupe__malloc(n);
 	if (p != NULL) {

@@ -44,14 +44,18 @@ struct cache_entry {
 static TROUPE__TLS struct cache_entry *lookup_cache;
 static _Atomic uint64_t reclaim_gen = 1;
 
-static void cache_fill(struct troupe__obj *o, uint64_t id, uint64_t gen)
+/* The thread's first fill allocates the cache (out of line: every other
+ * fill is two stores). */
+static __attribute__((noinline, cold)) bool cache_alloc(void)
 {
-	if (lookup_cache == NULL) {
-		lookup_cache = troupe__calloc(LOOKUP_CACHE,
-					      sizeof *lookup_cache);
-		if (lookup_cache == NULL)
-			return;
-	}
+	lookup_cache = troupe__calloc(LOOKUP_CACHE, sizeof *lookup_cache);
+	return lookup_cache != NULL;
+}
+
+static inline void cache_fill(struct troupe__obj *o, uint64_t id, uint64_t gen)
+{
+	if (lookup_cache == NULL && !cache_alloc())
+		return;
 	lookup_cache[id % LOOKUP_CACHE] = (struct cache_entry){id, o, gen};
 }
 
@@ -470,14 +474,12 @@ static struct troupe__slot_cache *slots_bound(troupe *rt)
 	return NULL;
 }
 
-/* The calling thread's cache for rt, bound now if need be; NULL when it
- * cannot have one (no memory, or rt is shutting down). */
-static struct troupe__slot_cache *slots_of(troupe *rt)
+/* slots_of for a thread whose cache is not bound to rt yet: binds it.
+ * Out of line (it takes a lock), so that slots_of is a compare. */
+static __attribute__((noinline)) struct troupe__slot_cache *
+slots_bind(troupe *rt)
 {
-	struct troupe__slot_cache *c = slots_bound(rt);
-	if (c != NULL)
-		return c;
-	c = slot_cache;
+	struct troupe__slot_cache *c = slot_cache;
 	/* Closed for good (shutdown): no lock for every object that dies
 	 * meanwhile.  Relaxed: the lock decides; this only spares it. */
 	if (atomic_load_explicit(&rt->objs.caches_closed, memory_order_relaxed))
@@ -503,6 +505,14 @@ static struct troupe__slot_cache *slots_of(troupe *rt)
 	return slots_bound(rt);
 }
 
+/* The calling thread's cache for rt, bound now if need be; NULL when it
+ * cannot have one (no memory, or rt is shutting down). */
+static inline struct troupe__slot_cache *slots_of(troupe *rt)
+{
+	struct troupe__slot_cache *c = slots_bound(rt);
+	return c != NULL ? c : slots_bind(rt);
+}
+
 /* A new incarnation's fields: PENDING, unclaimed, no value, no producer,
  * no waiter.  Relaxed stores: a reused slot is published by the release
  * store of its refs, a new object by the table's insert. */
@@ -519,8 +529,9 @@ static void obj_reset(struct troupe__obj *o)
 }
 
 /* Passes SLOT_BATCH of full cache c's slots to t's depot; false when the
- * depot has no room (or is closed). */
-static bool slots_spill(struct troupe__objtab *t, struct troupe__slot_cache *c)
+ * depot has no room (or is closed).  Once a SLOT_BATCH: out of line. */
+static __attribute__((noinline)) bool slots_spill(struct troupe__objtab *t,
+						  struct troupe__slot_cache *c)
 {
 	/* Relaxed: the lock decides; this only spares it. */
 	if (atomic_load_explicit(&t->ndepot, memory_order_relaxed) >=
@@ -544,8 +555,10 @@ static bool slots_spill(struct troupe__objtab *t, struct troupe__slot_cache *c)
 }
 
 /* Fills empty cache c with a batch from t's depot; false when it has
- * none.  (The lock orders the batch's last uses before ours.) */
-static bool slots_refill(struct troupe__objtab *t, struct troupe__slot_cache *c)
+ * none.  (The lock orders the batch's last uses before ours.)  Once a
+ * SLOT_BATCH: out of line. */
+static __attribute__((noinline)) bool slots_refill(struct troupe__objtab *t,
+						   struct troupe__slot_cache *c)
 {
 	if (atomic_load_explicit(&t->ndepot, memory_order_relaxed) == 0)
 		return false;
@@ -580,17 +593,11 @@ static void slots_put(struct troupe__slot_cache *c, struct troupe__obj *o)
 	c->n++;
 }
 
-/* Makes a new PENDING object in a cached slot of rt's, or returns NULL. */
-static struct troupe__obj *slots_take(troupe *rt, unsigned internal)
+/* Makes a new PENDING object in the slot at the head of c, the calling
+ * thread's cache bound to the runtime. */
+static inline struct troupe__obj *slot_reuse(struct troupe__slot_cache *c,
+					     unsigned internal)
 {
-	struct troupe__slot_cache *c = slots_bound(rt);
-	/* A thread that has only made objects so far binds its cache once
-	 * the depot has slots for it (outside any section: obj_new is). */
-	if (c == NULL &&
-	    atomic_load_explicit(&rt->objs.ndepot, memory_order_relaxed) > 0)
-		c = slots_of(rt);
-	if (c == NULL || (c->head == NULL && !slots_refill(&rt->objs, c)))
-		return NULL;
 	struct troupe__obj *o = c->head;
 	c->head = o->retired_next;
 	c->n--;
@@ -628,15 +635,32 @@ void troupe__objtab_thread_exit(void)
 	}
 }
 
-struct troupe__obj *troupe__obj_new(troupe *rt, unsigned internal)
+/* troupe__obj_new when the thread's cache has no slot at hand: a batch
+ * from the depot, else a new object in the table. */
+static __attribute__((noinline)) struct troupe__obj *
+obj_new_slow(troupe *rt, unsigned internal)
 {
-	struct troupe__obj *o = slots_take(rt, internal);
-	if (o != NULL)
-		return o;
-	o = troupe__malloc(sizeof *o);
+	struct troupe__slot_cache *c = slots_bound(rt);
+	/* A thread that has only made objects so far binds its cache once
+	 * the depot has slots for it (outside any section: obj_new is). */
+	if (c == NULL &&
+	    atomic_load_explicit(&rt->objs.ndepot, memory_order_relaxed) > 0)
+		c = slots_of(rt);
+	if (c != NULL && (c->head != NULL || slots_refill(&rt->objs, c)))
+		return slot_reuse(c, internal);
+	struct troupe__obj *o = troupe__malloc(sizeof *o);
 	if (o != NULL)
 		troupe__obj_insert(rt, o, TROUPE__OBJ_VALUE, internal);
 	return o;
+}
+
+struct troupe__obj *troupe__obj_new(troupe *rt, unsigned internal)
+{
+	/* A slot at hand: no call, so no stack frame. */
+	struct troupe__slot_cache *c = slots_bound(rt);
+	if (c != NULL && c->head != NULL)
+		return slot_reuse(c, internal);
+	return obj_new_slow(rt, internal);
 }
 
 void troupe__obj_insert(troupe *rt, struct troupe__obj *o, uint8_t kind,
@@ -686,11 +710,13 @@ troupe_err troupe__obj_lookup(troupe *rt, troupe_ref ref,
 	return err;
 }
 
+static troupe_err lookup_table(struct troupe__objtab *t, uint64_t id,
+			       uint64_t gen, struct troupe__obj **out);
+
 troupe_err troupe__obj_lookup_any(troupe *rt, uint64_t id,
 				  struct troupe__obj **out)
 {
 	struct troupe__objtab *t = &rt->objs;
-	struct cds_lfht_iter it;
 
 	if (id == 0)
 		return TROUPE_EINVAL;
@@ -704,7 +730,7 @@ troupe_err troupe__obj_lookup_any(troupe *rt, uint64_t id,
 	struct cache_entry *e =
 		lookup_cache != NULL ? &lookup_cache[id % LOOKUP_CACHE] : NULL;
 	/* The refs loads catch use after release (a caller racing its own
-	 * release is outside the contract).  Acquire: pairs with slots_take's
+	 * release is outside the contract).  Acquire: pairs with slot_reuse's
 	 * release, so a caller that learnt a reused slot's new id without
 	 * synchronizing with its maker still sees its fields reset. */
 	if (e != NULL && e->id == id && e->gen == gen &&
@@ -714,6 +740,17 @@ troupe_err troupe__obj_lookup_any(troupe *rt, uint64_t id,
 		*out = e->o;
 		return TROUPE_OK;
 	}
+	return lookup_table(t, id, gen, out);
+}
+
+/* troupe__obj_lookup_any past the thread's cache.  Out of line, so that a
+ * hit (most lookups) needs no stack frame: with the table's call inlined,
+ * every lookup saved and restored six registers for it. */
+static __attribute__((noinline)) troupe_err
+lookup_table(struct troupe__objtab *t, uint64_t id, uint64_t gen,
+	     struct troupe__obj **out)
+{
+	struct cds_lfht_iter it;
 	uint64_t key = id & TROUPE__ID_KEY_MASK;
 	cds_lfht_lookup(t->ht, id_hash(key), match_key, &key, &it);
 	struct cds_lfht_node *n = cds_lfht_iter_get_node(&it);

@@ -287,21 +287,32 @@ troupe_err troupe__task_check_args(troupe *rt, struct troupe__task *t,
 
 /* All of t's arguments have resolved: queue it, or fail it without running
  * when an argument failed.  An actor's call goes back to its actor. */
+/* A task with ref arguments, all resolved: reads their values into its
+ * args, or fails it without running when one failed (false). */
+static __attribute__((noinline)) bool args_ready(troupe *rt,
+						 struct troupe__task *t)
+{
+	char *msg = NULL;
+	troupe_err err = troupe__task_check_args(rt, t, &msg);
+	if (err == TROUPE_OK)
+		return true;
+	troupe__task_fail(rt, t, err, msg ? msg : "(no memory)");
+	troupe__free(msg);
+	/* Never queued: nobody else can claim it. */
+	troupe__task_free(rt, t);
+	return false;
+}
+
 static void ready(troupe *rt, struct troupe__task *t)
 {
 	if (t->self != NULL) {
 		troupe__actor_call_ready(rt, t);
 		return;
 	}
-	char *msg = NULL;
-	troupe_err err = troupe__task_check_args(rt, t, &msg);
-	if (err != TROUPE_OK) {
-		troupe__task_fail(rt, t, err, msg ? msg : "(no memory)");
-		troupe__free(msg);
-		/* Never queued: nobody else can claim it. */
-		troupe__task_free(rt, t);
+	/* Only a ref argument can have failed (out of line: a task without
+	 * one needs no stack frame here). */
+	if (t->nrefs > 0 && !args_ready(rt, t))
 		return;
-	}
 	/* Release: a getter that finds the task here sees it whole. */
 	atomic_store_explicit(&t->rets[0]->task, t, memory_order_release);
 	troupe__sched_push(rt, &t->job);
