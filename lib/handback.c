@@ -164,15 +164,11 @@ static void hand_back(struct troupe__handback *h)
 							memory_order_relaxed));
 }
 
-void troupe__returns_put(struct troupe__returns *r, void *p,
-			 struct troupe__box *box)
+/* troupe__returns_put for another thread's block: batches it by owner.
+ * Out of line, so that the own-block case needs no stack frame. */
+static __attribute__((noinline)) void
+returns_put_other(struct troupe__returns *r, void *p, struct troupe__box *box)
 {
-	if (box == my_box) {
-		/* Our own block (a task run where it was made): nothing to
-		 * batch, the allocator's local free is cheapest. */
-		troupe__block_free(p, box);
-		return;
-	}
 	unsigned slot = TROUPE__RETURNS_OPEN;
 	for (unsigned i = 0; i < TROUPE__RETURNS_OPEN; i++) {
 		struct troupe__handback *h = r->open[i];
@@ -206,6 +202,19 @@ void troupe__returns_put(struct troupe__returns *r, void *p,
 		hand_back(h);
 		r->open[slot] = NULL;
 	}
+}
+
+void troupe__returns_put(struct troupe__returns *r, void *p,
+			 struct troupe__box *box)
+{
+	if (box != my_box) {
+		returns_put_other(r, p, box);
+		return;
+	}
+	/* Our own block (a task run where it was made): nothing to batch,
+	 * the allocator's local free is cheapest. */
+	troupe__free(p);
+	my_lent--;
 }
 
 void troupe__returns_flush(struct troupe__returns *r)
