@@ -484,6 +484,8 @@ slots_bind(troupe *rt)
 	 * meanwhile.  Relaxed: the lock decides; this only spares it. */
 	if (atomic_load_explicit(&rt->objs.caches_closed, memory_order_relaxed))
 		return NULL;
+	if (lookup_cache == NULL)
+		(void)cache_alloc(); /* for slot_reuse; NULL is a cache miss */
 	if (c == NULL) {
 		c = troupe__calloc(1, sizeof *c);
 		if (c == NULL)
@@ -617,7 +619,11 @@ static inline struct troupe__obj *slot_reuse(struct troupe__slot_cache *c,
 			      gen << TROUPE__REFS_GEN_SHIFT | TROUPE__USER_REF |
 				      internal,
 			      memory_order_release);
-	cache_fill(o, id, cgen);
+	/* The thread's lookup cache was made when its slot cache was bound
+	 * (slots_bind): no allocation here, so no stack frame. */
+	if (lookup_cache != NULL)
+		lookup_cache[id % LOOKUP_CACHE] =
+			(struct cache_entry){id, o, cgen};
 	return o;
 }
 
