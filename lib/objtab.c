@@ -921,7 +921,25 @@ static void drop_value(struct troupe__obj *o)
 	}
 }
 
+static void destroy_slow(troupe *rt, struct troupe__obj *o);
+
 static void destroy(troupe *rt, struct troupe__obj *o)
+{
+	/* The common case first, with no call and so no stack frame: a value
+	 * without bytes of its own, kept in the thread's bound cache. */
+	struct troupe__slot_cache *c = slots_bound(rt);
+	if (o->kind == TROUPE__OBJ_VALUE && o->free_fn == NULL && c != NULL &&
+	    c->n < SLOT_CACHE &&
+	    refs_gen(atomic_load_explicit(&o->refs, memory_order_relaxed)) <
+		    SLOT_GEN_MAX) {
+		slots_put(c, o);
+		return;
+	}
+	destroy_slow(rt, o);
+}
+
+static __attribute__((noinline)) void destroy_slow(troupe *rt,
+						   struct troupe__obj *o)
 {
 	/* Nobody references o any more: no waiter can be on it (a waiter
 	 * holds a ref), and its producer is gone.  Its value goes at once —
