@@ -7,12 +7,6 @@
 
 #include "alloc.h"
 
-struct troupe__deque_buf {
-	int64_t mask; /* capacity - 1; capacity is a power of two */
-	struct troupe__deque_buf *next_retired;
-	_Atomic(void *) slot[];
-};
-
 static struct troupe__deque_buf *buf_new(int64_t cap)
 {
 	struct troupe__deque_buf *b =
@@ -149,18 +143,6 @@ void *troupe__deque_steal(struct troupe__deque *d)
 						     memory_order_relaxed))
 		return TROUPE__DEQUE_ABORT;
 	return x;
-}
-
-void *troupe__deque_peek(const struct troupe__deque *d)
-{
-	int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
-	int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
-	if (b <= t)
-		return NULL;
-	struct troupe__deque_buf *a =
-		atomic_load_explicit(&d->buf, memory_order_relaxed);
-	return atomic_load_explicit(&a->slot[(b - 1) & a->mask],
-				    memory_order_relaxed);
 }
 
 int64_t troupe__deque_size(const struct troupe__deque *d)

@@ -16,7 +16,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct troupe__deque_buf;
+struct troupe__deque_buf {
+	int64_t mask; /* capacity - 1; capacity is a power of two */
+	struct troupe__deque_buf *next_retired;
+	_Atomic(void *) slot[];
+};
 
 struct troupe__deque {
 	alignas(64) _Atomic int64_t top;    /* thieves' end */
@@ -40,7 +44,17 @@ void *troupe__deque_pop(struct troupe__deque *d);
 void *troupe__deque_steal(struct troupe__deque *d);
 /* Owner only: the bottom slot's pointer, without taking it (NULL when
  * empty).  Only to compare: a thief may take and free it meanwhile. */
-void *troupe__deque_peek(const struct troupe__deque *d);
+static inline void *troupe__deque_peek(const struct troupe__deque *d)
+{
+	int64_t b = atomic_load_explicit(&d->bottom, memory_order_relaxed);
+	int64_t t = atomic_load_explicit(&d->top, memory_order_relaxed);
+	if (b <= t)
+		return NULL;
+	struct troupe__deque_buf *a =
+		atomic_load_explicit(&d->buf, memory_order_relaxed);
+	return atomic_load_explicit(&a->slot[(b - 1) & a->mask],
+				    memory_order_relaxed);
+}
 /* Any thread: a racy estimate of the number of elements (>= 0). */
 int64_t troupe__deque_size(const struct troupe__deque *d);
 

@@ -1169,7 +1169,9 @@ bool troupe__obj_resolve_value(troupe *rt, struct troupe__obj *o,
 		o->data = data;
 		o->free_fn = free_fn;
 	} else if (size <= sizeof o->inl) {
-		if (size > 0)
+		if (size == sizeof o->inl)
+			memcpy(o->inl, data, sizeof o->inl); /* a move */
+		else if (size > 0)
 			memcpy(o->inl, data, size);
 		o->data = o->inl;
 	} else {
