@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <math.h>
+#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -265,17 +266,17 @@ static troupe_err result_of(const struct troupe__obj *o, troupe_value *value)
 	return TROUPE_ETIMEDOUT;
 }
 
-/* Reads a resolved value for troupe_take: 8 bytes into out. */
+/* Reads a resolved value for troupe_take into out. */
 typedef troupe_err (*take_fn)(const troupe_value *v, void *out);
 
-static troupe_err take_i64(const troupe_value *v, void *out)
+/* An i64's or f64's 8 bytes, as troupe_value_i64/_f64 read them (here,
+ * not through the library's exported symbol). */
+static troupe_err take_8(const troupe_value *v, void *out)
 {
-	return troupe_value_i64(v, out);
-}
-
-static troupe_err take_f64(const troupe_value *v, void *out)
-{
-	return troupe_value_f64(v, out);
+	if (v->size != 8 || v->data == NULL)
+		return TROUPE_ETYPE;
+	memcpy(out, v->data, 8);
+	return TROUPE_OK;
 }
 
 /* troupe_get (take NULL: *value views the bytes, if value is not NULL),
@@ -292,7 +293,8 @@ get(troupe *rt, troupe_ref ref, double timeout_s, troupe_value *value,
 	if (troupe__closed(rt))
 		return TROUPE_ESHUTDOWN;
 	troupe__thread_enter();
-	troupe_value v;
+	troupe_value v = {NULL,
+			  0}; /* set by result_of before a take reads it */
 	if (take != NULL)
 		value = &v;
 
@@ -351,13 +353,13 @@ troupe_err troupe_get(troupe *rt, troupe_ref ref, double timeout_s,
 troupe_err troupe_take_i64(troupe *rt, troupe_ref ref, double timeout_s,
 			   int64_t *v)
 {
-	return get(rt, ref, timeout_s, NULL, take_i64, v);
+	return get(rt, ref, timeout_s, NULL, take_8, v);
 }
 
 troupe_err troupe_take_f64(troupe *rt, troupe_ref ref, double timeout_s,
 			   double *v)
 {
-	return get(rt, ref, timeout_s, NULL, take_f64, v);
+	return get(rt, ref, timeout_s, NULL, take_8, v);
 }
 
 troupe_err troupe_get_i64(troupe *rt, troupe_ref ref, double timeout_s,
