@@ -6,7 +6,6 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <math.h>
-#include <string.h>
 #include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -160,7 +159,7 @@ bool troupe__in_inline_body(troupe *rt)
  * thread, and the pool runs them.  Running them here too made the thread
  * one worker more than the CPUs the pool is sized to, whose children all
  * went through the injection queue and came back as claims in place:
- * fib(30) from an outside thread, 2 workers, 0.15-0.33 s against 0.13-0.18
+ * fib(30) from an outside thread, 2 workers, 0.13-0.33 s against 0.13-0.18
  * with the root run by the pool.  One case needs the thread after all: the
  * pool is stuck (every worker blocked, none can be added, max_threads),
  * perhaps on the very body this thread runs; it then runs the task. */
@@ -174,11 +173,12 @@ static bool await(troupe *rt, struct troupe__obj *o, int64_t deadline)
 	if (self != NULL && troupe__sched_run_inline(rt, self, o) &&
 	    troupe__obj_done(o))
 		return true;
-	bool nested = self == NULL && deadline < 0 &&
-		      troupe__in_inline_body(rt);
-	if (self == NULL && deadline < 0 && !nested &&
-	    run_inline_outside(rt, o))
-		return true;
+	bool nested = false;
+	if (self == NULL && deadline < 0) {
+		nested = troupe__in_inline_body(rt);
+		if (!nested && run_inline_outside(rt, o))
+			return true;
+	}
 	int64_t spin_until = troupe__now_ns() + GET_SPIN_NS;
 	if (deadline >= 0 && deadline < spin_until)
 		spin_until = deadline;
@@ -269,16 +269,6 @@ static troupe_err result_of(const struct troupe__obj *o, troupe_value *value)
 /* Reads a resolved value for troupe_take into out. */
 typedef troupe_err (*take_fn)(const troupe_value *v, void *out);
 
-/* An i64's or f64's 8 bytes, as troupe_value_i64/_f64 read them (here,
- * not through the library's exported symbol). */
-static troupe_err take_8(const troupe_value *v, void *out)
-{
-	if (v->size != 8 || v->data == NULL)
-		return TROUPE_ETYPE;
-	memcpy(out, v->data, 8);
-	return TROUPE_OK;
-}
-
 /* troupe_get (take NULL: *value views the bytes, if value is not NULL),
  * or troupe_take (take reads the value into out, and on success the
  * caller's ref is dropped in the same lookup).  Inlined into each, so
@@ -293,8 +283,8 @@ get(troupe *rt, troupe_ref ref, double timeout_s, troupe_value *value,
 	if (troupe__closed(rt))
 		return TROUPE_ESHUTDOWN;
 	troupe__thread_enter();
-	troupe_value v = {NULL,
-			  0}; /* set by result_of before a take reads it */
+	/* A take's value: set by result_of before take reads it. */
+	troupe_value v = {NULL, 0};
 	if (take != NULL)
 		value = &v;
 
@@ -333,10 +323,9 @@ get(troupe *rt, troupe_ref ref, double timeout_s, troupe_value *value,
 	troupe__box_drain(); /* about to wait: free what came back */
 	await(rt, o, deadline_of(timeout_s));
 	err = result_of(o, value);
-	if (err == TROUPE_OK && take != NULL)
-		err = take(value, out);
 	/* A take that read its value drops both refs at once. */
-	if (err == TROUPE_OK && take != NULL)
+	if (err == TROUPE_OK && take != NULL &&
+	    (err = take(value, out)) == TROUPE_OK)
 		err = troupe__obj_unref_release(rt, o, ref.id);
 	else
 		troupe__obj_unref(rt, o);
@@ -353,13 +342,13 @@ troupe_err troupe_get(troupe *rt, troupe_ref ref, double timeout_s,
 troupe_err troupe_take_i64(troupe *rt, troupe_ref ref, double timeout_s,
 			   int64_t *v)
 {
-	return get(rt, ref, timeout_s, NULL, take_8, v);
+	return get(rt, ref, timeout_s, NULL, troupe__value_8, v);
 }
 
 troupe_err troupe_take_f64(troupe *rt, troupe_ref ref, double timeout_s,
 			   double *v)
 {
-	return get(rt, ref, timeout_s, NULL, take_8, v);
+	return get(rt, ref, timeout_s, NULL, troupe__value_8, v);
 }
 
 troupe_err troupe_get_i64(troupe *rt, troupe_ref ref, double timeout_s,

@@ -89,12 +89,24 @@ static __attribute__((noinline)) void drain(struct troupe__box *b)
 		atomic_exchange_explicit(&b->head, NULL, memory_order_acquire));
 }
 
+/* Drains b if anything came back to it. */
+static inline void drain_if(struct troupe__box *b)
+{
+	if (atomic_load_explicit(&b->head, memory_order_relaxed) != NULL)
+		drain(b);
+}
+
 void troupe__box_drain(void)
 {
-	struct troupe__box *b = my_box;
-	if (b != NULL &&
-	    atomic_load_explicit(&b->head, memory_order_relaxed) != NULL)
-		drain(b);
+	if (my_box != NULL)
+		drain_if(my_box);
+}
+
+/* Frees a block of the calling thread's own box. */
+static inline void free_own_block(void *p)
+{
+	troupe__free(p);
+	my_lent--;
 }
 
 /* The calling thread's box, made on its first block. */
@@ -118,9 +130,8 @@ void *troupe__block_alloc(size_t n, struct troupe__box **box)
 		b = box_new();
 		if (b == NULL)
 			return NULL;
-	} else if (atomic_load_explicit(&b->head, memory_order_relaxed) !=
-		   NULL) {
-		drain(b);
+	} else {
+		drain_if(b);
 	}
 	void *p = troupe__malloc(n);
 	if (p != NULL) {
@@ -132,11 +143,12 @@ void *troupe__block_alloc(size_t n, struct troupe__box **box)
 
 void troupe__block_free(void *p, struct troupe__box *box)
 {
-	troupe__free(p);
-	if (box == my_box)
-		my_lent--;
-	else
+	if (box == my_box) {
+		free_own_block(p);
+	} else {
+		troupe__free(p);
 		count_off(box, 1);
+	}
 }
 
 /* Sends h to its box's owner, or frees its blocks here when the owner is
@@ -213,8 +225,7 @@ void troupe__returns_put(struct troupe__returns *r, void *p,
 	}
 	/* Our own block (a task run where it was made): nothing to batch,
 	 * the allocator's local free is cheapest. */
-	troupe__free(p);
-	my_lent--;
+	free_own_block(p);
 }
 
 void troupe__returns_flush(struct troupe__returns *r)

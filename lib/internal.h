@@ -12,6 +12,7 @@
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <string.h>
 
 #include <urcu/wfcqueue.h>
 
@@ -69,6 +70,16 @@ static inline void troupe__thread_enter(void)
 {
 	if (!__builtin_expect(troupe__registered, 1))
 		troupe__thread_register();
+}
+
+/* An i64's or f64's 8 bytes into out (troupe_value_i64/_f64, and a take,
+ * read values with it): TROUPE_ETYPE when v is not 8 bytes. */
+static inline troupe_err troupe__value_8(const troupe_value *v, void *out)
+{
+	if (v->size != 8 || v->data == NULL)
+		return TROUPE_ETYPE;
+	memcpy(out, v->data, 8);
+	return TROUPE_OK;
 }
 
 /* True once shutdown has begun.  Acquire: a call that sees it also sees the

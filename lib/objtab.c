@@ -52,11 +52,19 @@ static __attribute__((noinline, cold)) bool cache_alloc(void)
 	return lookup_cache != NULL;
 }
 
+/* Notes that id names o, if the thread has a cache. */
+static inline void cache_put(struct troupe__obj *o, uint64_t id, uint64_t gen)
+{
+	if (lookup_cache != NULL)
+		lookup_cache[id % LOOKUP_CACHE] =
+			(struct cache_entry){id, o, gen};
+}
+
 static inline void cache_fill(struct troupe__obj *o, uint64_t id, uint64_t gen)
 {
-	if (lookup_cache == NULL && !cache_alloc())
-		return;
-	lookup_cache[id % LOOKUP_CACHE] = (struct cache_entry){id, o, gen};
+	if (lookup_cache == NULL)
+		(void)cache_alloc();
+	cache_put(o, id, gen);
 }
 
 /* Called before freeing objects that may be in some thread's cache. */
@@ -575,17 +583,23 @@ static __attribute__((noinline)) bool slots_refill(struct troupe__objtab *t,
 	return c->head != NULL;
 }
 
+/* Whether dead object o may become a slot: a value with a generation
+ * left. */
+static inline bool slot_fits(const struct troupe__obj *o)
+{
+	return o->kind == TROUPE__OBJ_VALUE &&
+	       refs_gen(atomic_load_explicit(&o->refs, memory_order_relaxed)) <
+		       SLOT_GEN_MAX;
+}
+
 /* Whether c, the calling thread's cache bound to rt (slots_of or
  * slots_bound), keeps dead value object o, passing a batch to the depot to
  * make room if need be; if not, o leaves the table. */
 static bool slots_keep(troupe *rt, struct troupe__slot_cache *c,
 		       struct troupe__obj *o)
 {
-	if (c == NULL || o->kind != TROUPE__OBJ_VALUE ||
-	    refs_gen(atomic_load_explicit(&o->refs, memory_order_relaxed)) >=
-		    SLOT_GEN_MAX)
-		return false;
-	return c->n < SLOT_CACHE || slots_spill(&rt->objs, c);
+	return c != NULL && slot_fits(o) &&
+	       (c->n < SLOT_CACHE || slots_spill(&rt->objs, c));
 }
 
 static void slots_put(struct troupe__slot_cache *c, struct troupe__obj *o)
@@ -621,9 +635,7 @@ static inline struct troupe__obj *slot_reuse(struct troupe__slot_cache *c,
 			      memory_order_release);
 	/* The thread's lookup cache was made when its slot cache was bound
 	 * (slots_bind): no allocation here, so no stack frame. */
-	if (lookup_cache != NULL)
-		lookup_cache[id % LOOKUP_CACHE] =
-			(struct cache_entry){id, o, cgen};
+	cache_put(o, id, cgen);
 	return o;
 }
 
@@ -651,7 +663,7 @@ obj_new_slow(troupe *rt, unsigned internal)
 	 * the depot has slots for it (outside any section: obj_new is). */
 	if (c == NULL &&
 	    atomic_load_explicit(&rt->objs.ndepot, memory_order_relaxed) > 0)
-		c = slots_of(rt);
+		c = slots_bind(rt);
 	if (c != NULL && (c->head != NULL || slots_refill(&rt->objs, c)))
 		return slot_reuse(c, internal);
 	struct troupe__obj *o = troupe__malloc(sizeof *o);
@@ -928,10 +940,8 @@ static void destroy(troupe *rt, struct troupe__obj *o)
 	/* The common case first, with no call and so no stack frame: a value
 	 * without bytes of its own, kept in the thread's bound cache. */
 	struct troupe__slot_cache *c = slots_bound(rt);
-	if (o->kind == TROUPE__OBJ_VALUE && o->free_fn == NULL && c != NULL &&
-	    c->n < SLOT_CACHE &&
-	    refs_gen(atomic_load_explicit(&o->refs, memory_order_relaxed)) <
-		    SLOT_GEN_MAX) {
+	if (c != NULL && c->n < SLOT_CACHE && o->free_fn == NULL &&
+	    slot_fits(o)) {
 		slots_put(c, o);
 		return;
 	}
@@ -968,17 +978,20 @@ void troupe__obj_unref(troupe *rt, struct troupe__obj *o)
 }
 
 /* Drops one user ref of o, of the object id names (id 0: whichever is in
- * the slot); *last when it was o's last ref of any kind. */
-static troupe_err drop_user_ref(struct troupe__obj *o, uint64_t id, bool *last)
+ * the slot), and with it `runtime` runtime refs the caller holds; *last
+ * when those were o's last refs of any kind.  Acq_rel, as any refcount:
+ * the last one out sees every other holder's writes. */
+static troupe_err drop_refs(struct troupe__obj *o, uint64_t id,
+			    uint64_t runtime, bool *last)
 {
 	uint64_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);
 	do {
 		if (!refs_hold(r, id))
 			return TROUPE_ESTALE;
 	} while (!atomic_compare_exchange_weak_explicit(
-		&o->refs, &r, r - TROUPE__USER_REF, memory_order_acq_rel,
-		memory_order_relaxed));
-	*last = (r & REFS_COUNT_MASK) == TROUPE__USER_REF;
+		&o->refs, &r, r - TROUPE__USER_REF - runtime,
+		memory_order_acq_rel, memory_order_relaxed));
+	*last = (r & REFS_COUNT_MASK) == TROUPE__USER_REF + runtime;
 	return TROUPE_OK;
 }
 
@@ -1033,7 +1046,7 @@ troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind)
 	 * out of the table in this same section (its memory waits for a
 	 * grace period after it). */
 	bool last = false;
-	err = drop_user_ref(o, id, &last);
+	err = drop_refs(o, id, 0, &last);
 	bool keep = last && slots_keep(rt, c, o);
 	if (last && !keep)
 		unlink_obj(rt, o);
@@ -1070,7 +1083,7 @@ troupe_err troupe__obj_release_id(troupe *rt, struct troupe__obj *o,
 				  uint64_t id)
 {
 	bool last = false;
-	troupe_err err = drop_user_ref(o, id, &last);
+	troupe_err err = drop_refs(o, id, 0, &last);
 	if (last)
 		destroy(rt, o);
 	return err;
@@ -1078,7 +1091,7 @@ troupe_err troupe__obj_release_id(troupe *rt, struct troupe__obj *o,
 
 troupe_err troupe__obj_drop_user(struct troupe__obj *o, uint64_t id, bool *last)
 {
-	return drop_user_ref(o, id, last);
+	return drop_refs(o, id, 0, last);
 }
 
 void troupe__obj_destroy(troupe *rt, struct troupe__obj *o)
@@ -1091,21 +1104,14 @@ troupe_err troupe__obj_unref_release(troupe *rt, struct troupe__obj *o,
 {
 	/* Our runtime ref keeps o this object (same generation) throughout;
 	 * the check is for the user ref, which a caller racing its own
-	 * release may have taken already. */
-	uint64_t r = atomic_load_explicit(&o->refs, memory_order_relaxed);
-	do {
-		if (!refs_name(r, id)) {
-			troupe__obj_unref(rt, o);
-			return TROUPE_ESTALE;
-		}
-	} while (!atomic_compare_exchange_weak_explicit(
-		&o->refs, &r, r - TROUPE__USER_REF - 1, memory_order_acq_rel,
-		memory_order_relaxed));
-	/* Acq_rel, as troupe__obj_unref: the last one out sees every other
-	 * holder's writes. */
-	if ((r & REFS_COUNT_MASK) == TROUPE__USER_REF + 1)
+	 * release may have taken already: then only ours goes. */
+	bool last = false;
+	troupe_err err = drop_refs(o, id, 1, &last);
+	if (err != TROUPE_OK)
+		troupe__obj_unref(rt, o);
+	else if (last)
 		destroy(rt, o);
-	return TROUPE_OK;
+	return err;
 }
 
 /* ---------------------------------------------------------- resolution */

@@ -285,8 +285,6 @@ troupe_err troupe__task_check_args(troupe *rt, struct troupe__task *t,
 	return TROUPE_OK;
 }
 
-/* All of t's arguments have resolved: queue it, or fail it without running
- * when an argument failed.  An actor's call goes back to its actor. */
 /* A task with ref arguments, all resolved: reads their values into its
  * args, or fails it without running when one failed (false). */
 static __attribute__((noinline)) bool args_ready(troupe *rt,
@@ -303,6 +301,8 @@ static __attribute__((noinline)) bool args_ready(troupe *rt,
 	return false;
 }
 
+/* All of t's arguments have resolved: queue it, or fail it without running
+ * when an argument failed.  An actor's call goes back to its actor. */
 static void ready(troupe *rt, struct troupe__task *t)
 {
 	if (t->self != NULL) {

@@ -73,20 +73,14 @@ troupe_err troupe_value_i64(const troupe_value *v, int64_t *out)
 {
 	if (v == NULL || out == NULL)
 		return TROUPE_EINVAL;
-	if (v->size != sizeof *out || v->data == NULL)
-		return TROUPE_ETYPE;
-	memcpy(out, v->data, sizeof *out);
-	return TROUPE_OK;
+	return troupe__value_8(v, out);
 }
 
 troupe_err troupe_value_f64(const troupe_value *v, double *out)
 {
 	if (v == NULL || out == NULL)
 		return TROUPE_EINVAL;
-	if (v->size != sizeof *out || v->data == NULL)
-		return TROUPE_ETYPE;
-	memcpy(out, v->data, sizeof *out);
-	return TROUPE_OK;
+	return troupe__value_8(v, out);
 }
 
 troupe_err troupe_value_str(const troupe_value *v, const char **out)

@@ -662,16 +662,24 @@ static void return_twice(void **state)
 
 static atomic_int fib_errors;
 
+/* Reads fib's n from args[0]; true when n is a leaf, already returned. */
+static bool fib_leaf(troupe_ctx *ctx, const troupe_value *args, int64_t *n)
+{
+	*n = 0;
+	troupe_value_i64(&args[0], n);
+	if (*n >= 2)
+		return false;
+	troupe_return_i64(ctx, *n);
+	return true;
+}
+
 static void fib_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
 		   size_t nargs)
 {
 	(void)nargs;
-	int64_t n = 0;
-	troupe_value_i64(&args[0], &n);
-	if (n < 2) {
-		troupe_return_i64(ctx, n);
+	int64_t n;
+	if (fib_leaf(ctx, args, &n))
 		return;
-	}
 	troupe_arg a1 = TROUPE_I64(n - 1), a2 = TROUPE_I64(n - 2);
 	troupe_ref r1, r2;
 	if (troupe_submit(rt, fib_fn, &a1, 1, NULL, &r1) != TROUPE_OK) {
@@ -740,12 +748,9 @@ static void fib_take_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
 			size_t nargs)
 {
 	(void)nargs;
-	int64_t n = 0;
-	troupe_value_i64(&args[0], &n);
-	if (n < 2) {
-		troupe_return_i64(ctx, n);
+	int64_t n;
+	if (fib_leaf(ctx, args, &n))
 		return;
-	}
 	troupe_arg a[2] = {TROUPE_I64(n - 1), TROUPE_I64(n - 2)};
 	troupe_ref r[2];
 	int64_t x[2] = {0, 0};
