@@ -119,6 +119,9 @@ struct troupe__objtab {
 	_Atomic unsigned nretired;      /* retired, not yet in `removed` */
 	_Atomic uint64_t removed;       /* retired, in whole batches */
 	_Atomic unsigned long sized_for; /* the last size grow_check asked */
+	/* How many objects had been made when grow_check first found the
+	 * table oversized (0: it is not). */
+	_Atomic uint64_t oversized_at;
 	/* Resizing for a thread outside the pool (grow_check): the job, and
 	 * whether it is queued. */
 	struct troupe__job resize_job;
@@ -147,6 +150,10 @@ bool troupe__objtab_flush_worker(troupe *rt, struct troupe__worker *w);
 /* Shutdown, first: threads keep no more slots of this table, and those
  * they keep stay in it (troupe__objtab_fini frees them). */
 void troupe__objtab_close_slots(struct troupe__objtab *t);
+/* Shutdown, next: sizes the table for what it holds now, at once on this
+ * thread (not inside a read-side section).  A table left big by an
+ * earlier burst makes every walk over it slow (troupe__objtab_resolve_all). */
+void troupe__objtab_fit(troupe *rt);
 /* Frees every object still in the table.  No other thread may use it. */
 void troupe__objtab_fini(struct troupe__objtab *t);
 

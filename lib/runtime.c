@@ -195,6 +195,7 @@ troupe_err troupe_shutdown(troupe *rt)
 	/* 0. Threads keep no more of the table's slots: one that leaves (or
 	 *    turns to another runtime) from now on needs nothing of rt's. */
 	troupe__objtab_close_slots(&rt->objs);
+	troupe__objtab_fit(rt);
 	/* 1. Resolve what is pending: blocked getters (ours and bodies')
 	 *    return, callbacks run, dependents fail without running. */
 	troupe__objtab_resolve_all(rt);

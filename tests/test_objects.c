@@ -324,10 +324,11 @@ static void stale_after_reclaim(void **state)
 	assert_int_equal(troupe_release(rt, held), TROUPE_OK);
 }
 
-/* Ids made in a row share table lines (objtab.c keeps their low bits), so
- * a live set of every 16th object made crowds a sixteenth of the buckets.
- * Every one is still found with its value, through the table's growth and
- * shrinking around it, and the released ones are not. */
+/* Ids made in a row share table lines (objtab.c's id_hash), so a live set
+ * of every 16th object made would crowd a sixteenth of the buckets if runs
+ * of ids began only at multiples of 16 (as they once did).  Every one is
+ * still found with its value, through the table's resizing around it, and
+ * the released ones are not. */
 static void strided_live_set(void **state)
 {
 	struct test_fixture *f = *state;
@@ -407,6 +408,48 @@ static void resizes_around_big_live_set(void **state)
 		}
 	}
 	free(refs);
+}
+
+/* A burst leaves the table big.  It shrinks back once it has held few
+ * objects while half as many were made as it has buckets (objtab.c's
+ * grow_check); made here in batches held, then released, so that most are
+ * new entries rather than reused slots.  A small live set made before the
+ * burst is found with its values throughout. */
+static void shrinks_after_a_burst(void **state)
+{
+	struct test_fixture *f = *state;
+	troupe *rt = f->rt;
+	enum { SMALL = 100, BURST = 100000, BATCH = 8192, ROUNDS = 60 };
+	troupe_ref small[SMALL];
+	for (int i = 0; i < SMALL; i++)
+		assert_int_equal(troupe_put_i64(rt, -i, &small[i]), TROUPE_OK);
+	troupe_ref *many = calloc(BURST, sizeof *many);
+	assert_non_null(many);
+	for (int i = 0; i < BURST; i++)
+		assert_int_equal(troupe_put_i64(rt, i, &many[i]), TROUPE_OK);
+	for (int i = 0; i < BURST; i++)
+		assert_int_equal(troupe_release(rt, many[i]), TROUPE_OK);
+	for (int round = 0; round < ROUNDS; round++) {
+		for (int i = 0; i < BATCH; i++)
+			assert_int_equal(troupe_put_i64(rt, round + i, &many[i]),
+					 TROUPE_OK);
+		for (int i = 0; i < SMALL; i++) {
+			int64_t v = 1;
+			assert_int_equal(troupe_get_i64(rt, small[i], 0, &v),
+					 TROUPE_OK);
+			assert_int_equal(v, -i);
+		}
+		for (int i = 0; i < BATCH; i++) {
+			int64_t v = -1;
+			assert_int_equal(troupe_get_i64(rt, many[i], 0, &v),
+					 TROUPE_OK);
+			assert_int_equal(v, round + i);
+			assert_int_equal(troupe_release(rt, many[i]), TROUPE_OK);
+		}
+	}
+	for (int i = 0; i < SMALL; i++)
+		assert_int_equal(troupe_release(rt, small[i]), TROUPE_OK);
+	free(many);
 }
 
 static void refcounts(void **state)
@@ -1230,6 +1273,8 @@ int main(void)
 						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(resizes_around_big_live_set,
 						setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(shrinks_after_a_burst, setup,
+						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(strided_live_set, setup,
 						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(stale_after_reclaim, setup,
