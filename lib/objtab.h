@@ -97,7 +97,13 @@ struct troupe__obj {
 };
 
 #define TROUPE__STRIPES 64
-#define TROUPE__DEPOT_CHAINS 16
+
+/* A batch of spare slots in the depot (objtab.c, "slots"), and when it
+ * came (troupe__now_ns). */
+struct troupe__depot_entry {
+	struct troupe__obj *chain;
+	int64_t since;
+};
 
 struct troupe__objtab {
 	struct cds_lfht *ht;
@@ -113,7 +119,8 @@ struct troupe__objtab {
 	 * chains of a batch each, under depot_lock; ndepot is written under
 	 * it and read without it for a look that spares the lock. */
 	alignas(64) pthread_mutex_t depot_lock;
-	struct troupe__obj *depot[TROUPE__DEPOT_CHAINS];
+	struct troupe__depot_entry *depot; /* a stack of depot_cap */
+	unsigned depot_cap;
 	_Atomic unsigned ndepot;
 	bool depot_closed;
 	_Atomic unsigned nretired;      /* retired, not yet in `removed` */
@@ -154,6 +161,16 @@ void troupe__objtab_close_slots(struct troupe__objtab *t);
  * thread (not inside a read-side section).  A table left big by an
  * earlier burst makes every walk over it slow (troupe__objtab_resolve_all). */
 void troupe__objtab_fit(troupe *rt);
+/* When the depot's oldest spare batch beyond the few it always keeps will
+ * have sat unused long enough to go (troupe__now_ns), or 0 if it keeps
+ * none beyond those.  Any thread, outside read-side sections. */
+int64_t troupe__objtab_depot_due(troupe *rt);
+/* Takes the batches that troupe__objtab_depot_due says are due out of the
+ * table (freed after a grace period).  Outside read-side sections. */
+void troupe__objtab_depot_trim(troupe *rt);
+/* Shutdown, before troupe__objtab_fit: takes every batch in the depot out
+ * of the table, so that the walks over it do not visit them. */
+void troupe__objtab_depot_empty(troupe *rt);
 /* Frees every object still in the table.  No other thread may use it. */
 void troupe__objtab_fini(struct troupe__objtab *t);
 

@@ -194,6 +194,7 @@ troupe_err troupe_shutdown(troupe *rt)
 
 	/* 0. Threads keep no more of the table's slots: one that leaves (or
 	 *    turns to another runtime) from now on needs nothing of rt's. */
+	troupe__objtab_depot_empty(rt);
 	troupe__objtab_close_slots(&rt->objs);
 	troupe__objtab_fit(rt);
 	/* 1. Resolve what is pending: blocked getters (ours and bodies')

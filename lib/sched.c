@@ -91,6 +91,13 @@ static void futex_wait(_Atomic uint32_t *word, uint32_t val)
 	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
 }
 
+/* futex_wait for at most ns nanoseconds. */
+static void futex_wait_ns(_Atomic uint32_t *word, uint32_t val, int64_t ns)
+{
+	struct timespec ts = {ns / 1000000000, ns % 1000000000};
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, &ts, NULL, 0);
+}
+
 static void futex_wake(_Atomic uint32_t *word)
 {
 	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
@@ -284,6 +291,14 @@ static void inject(troupe *rt, struct troupe__job *j)
 	cds_wfcq_enqueue(&rt->sched.inj_head, &rt->sched.inj_tail, &j->qnode);
 }
 
+void troupe__sched_watch_depot(troupe *rt)
+{
+	struct troupe__sched *s = &rt->sched;
+	if (!atomic_load(&s->depot_watched) &&
+	    atomic_load_explicit(&s->n_parked, memory_order_relaxed) > 0)
+		wake_one(s);
+}
+
 void troupe__sched_push_back(troupe *rt, struct troupe__job *j)
 {
 	inject(rt, j);
@@ -317,7 +332,30 @@ static void stop_searching(troupe *rt, struct troupe__worker *w)
 		notify(rt);
 }
 
-/* Parks w until woken.  Returns with w searching again. */
+/* Takes w off the parked list, searching again, unless a waker did. */
+static void unpark_self(struct troupe__sched *s, struct troupe__worker *w)
+{
+	pthread_mutex_lock(&s->park_lock);
+	if (w->on_parked_list) {
+		struct troupe__worker **pp = &s->parked;
+		while (*pp != w)
+			pp = &(*pp)->next_parked;
+		*pp = w->next_parked;
+		w->on_parked_list = false;
+		atomic_fetch_sub(&s->n_parked, 1);
+		atomic_fetch_add(&s->n_searching, 1);
+		w->searching = true;
+		atomic_store_explicit(&w->park_word, 0, memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&s->park_lock);
+}
+
+/* Parks w until woken.  Returns with w searching again.
+ *
+ * One parked worker at a time sleeps only until the object table's depot
+ * has spare slots due to go (troupe__objtab_depot_due), then returns as if
+ * woken, and run_loop lets them go before parking again: a pool gone idle
+ * after a burst gives its memory back once, then sleeps for good. */
 static void park(troupe *rt, struct troupe__worker *w)
 {
 	struct troupe__sched *s = &rt->sched;
@@ -336,25 +374,27 @@ static void park(troupe *rt, struct troupe__worker *w)
 	 * with the fence in notify: either the pusher sees us parked, or we see
 	 * its task. */
 	atomic_thread_fence(memory_order_seq_cst);
-	if (troupe__sched_work_waiting(rt) || troupe__stopping(rt)) {
-		pthread_mutex_lock(&s->park_lock);
-		if (w->on_parked_list) {
-			struct troupe__worker **pp = &s->parked;
-			while (*pp != w)
-				pp = &(*pp)->next_parked;
-			*pp = w->next_parked;
-			w->on_parked_list = false;
-			atomic_fetch_sub(&s->n_parked, 1);
-			atomic_fetch_add(&s->n_searching, 1);
-			w->searching = true;
-			atomic_store_explicit(&w->park_word, 0,
-					      memory_order_relaxed);
-		}
-		pthread_mutex_unlock(&s->park_lock);
-	}
+	if (troupe__sched_work_waiting(rt) || troupe__stopping(rt))
+		unpark_self(s, w);
+	int64_t due = troupe__objtab_depot_due(rt);
+	bool watching = false;
+	if (due != 0 &&
+	    atomic_compare_exchange_strong(&s->depot_watched, &watching, true))
+		watching = true;
 	/* Acquire: pairs with the waker's release of park_word. */
-	while (atomic_load_explicit(&w->park_word, memory_order_acquire) == 1)
-		futex_wait(&w->park_word, 1);
+	while (atomic_load_explicit(&w->park_word, memory_order_acquire) == 1) {
+		if (!watching) {
+			futex_wait(&w->park_word, 1);
+			continue;
+		}
+		int64_t left = due - troupe__now_ns();
+		if (left <= 0)
+			unpark_self(s, w);
+		else
+			futex_wait_ns(&w->park_word, 1, left);
+	}
+	if (watching)
+		atomic_store(&s->depot_watched, false);
 }
 
 /* Frees what w keeps of its own: task blocks, retired objects.  True if
@@ -404,6 +444,7 @@ static void *run_loop(void *arg)
 		 * grace period takes time, so then look for work again. */
 		if (flush_own(rt, w))
 			continue;
+		troupe__objtab_depot_trim(rt);
 		if (!troupe__stopping(rt))
 			park(rt, w);
 	}
@@ -481,6 +522,7 @@ troupe_err troupe__sched_init(troupe *rt, const troupe_config *cfg)
 	atomic_init(&s->n_parked, 0);
 	atomic_init(&s->n_blocked, 0);
 	s->parked = NULL;
+	atomic_init(&s->depot_watched, false);
 	pthread_mutex_init(&s->park_lock, NULL);
 	pthread_mutex_init(&s->grow_lock, NULL);
 	pthread_mutex_init(&s->inj_lock, NULL);

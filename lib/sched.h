@@ -76,6 +76,9 @@ struct troupe__sched {
 	_Atomic int n_blocked;
 	pthread_mutex_t park_lock;
 	struct troupe__worker *parked; /* under park_lock */
+	/* A parked worker sleeps only until the object table's depot has
+	 * spare slots to let go (objtab.h, troupe__objtab_depot_due). */
+	_Atomic bool depot_watched;
 	pthread_mutex_t grow_lock;     /* serializes starting workers */
 	/* Tasks from threads outside the pool. */
 	alignas(64) struct __cds_wfcq_head inj_head;
@@ -112,6 +115,10 @@ void troupe__sched_push(troupe *rt, struct troupe__job *j);
  * injection queue): for a job that yields after a batch, behind the work
  * that waited meanwhile. */
 void troupe__sched_push_back(troupe *rt, struct troupe__job *j);
+/* The object table's depot now holds slots it will let go of in time:
+ * wakes a parked worker to watch for that (park), if none does.  Any
+ * thread, also inside a read-side section. */
+void troupe__sched_watch_depot(troupe *rt);
 
 /* True when some job waits in the pool's queues (a hint: it may be gone
  * by the time the caller acts on it). */
