@@ -294,8 +294,11 @@ static void inject(troupe *rt, struct troupe__job *j)
 void troupe__sched_watch_depot(troupe *rt)
 {
 	struct troupe__sched *s = &rt->sched;
-	if (!atomic_load(&s->depot_watched) &&
-	    atomic_load_explicit(&s->n_parked, memory_order_relaxed) > 0)
+	bool watched = false;
+	if (!atomic_compare_exchange_strong(&s->depot_watched, &watched, true))
+		return;
+	atomic_store(&s->watch_handoff, true);
+	if (atomic_load(&s->n_parked) > 0)
 		wake_one(s);
 }
 
@@ -350,12 +353,28 @@ static void unpark_self(struct troupe__sched *s, struct troupe__worker *w)
 	pthread_mutex_unlock(&s->park_lock);
 }
 
+/* How long a worker handed the depot's watch stays on it with nothing
+ * due: so that a depot whose count hovers around what it always keeps
+ * costs a wake a second, not one each time it goes past. */
+#define WATCH_LINGER_NS 1000000000
+
+/* Whether a parking worker takes the watch over the object table's depot:
+ * one a spill handed over, or a free one when something is due. */
+static bool take_watch(struct troupe__sched *s, int64_t due)
+{
+	bool handed = true, taken = false;
+	if (atomic_compare_exchange_strong(&s->watch_handoff, &handed, false))
+		return true;
+	return due != 0 &&
+	       atomic_compare_exchange_strong(&s->depot_watched, &taken, true);
+}
+
 /* Parks w until woken.  Returns with w searching again.
  *
- * One parked worker at a time sleeps only until the object table's depot
- * has spare slots due to go (troupe__objtab_depot_due), then returns as if
- * woken, and run_loop lets them go before parking again: a pool gone idle
- * after a burst gives its memory back once, then sleeps for good. */
+ * The worker watching the object table's depot sleeps only until spare
+ * slots there are due to go (troupe__objtab_depot_due), then returns as
+ * if woken, and run_loop lets them go before it parks again: a pool gone
+ * idle after a burst gives that memory back, then sleeps for good. */
 static void park(troupe *rt, struct troupe__worker *w)
 {
 	struct troupe__sched *s = &rt->sched;
@@ -376,22 +395,29 @@ static void park(troupe *rt, struct troupe__worker *w)
 	atomic_thread_fence(memory_order_seq_cst);
 	if (troupe__sched_work_waiting(rt) || troupe__stopping(rt))
 		unpark_self(s, w);
-	int64_t due = troupe__objtab_depot_due(rt);
-	bool watching = false;
-	if (due != 0 &&
-	    atomic_compare_exchange_strong(&s->depot_watched, &watching, true))
-		watching = true;
+	bool watching = take_watch(s, troupe__objtab_depot_due(rt));
+	int64_t linger = troupe__now_ns() + WATCH_LINGER_NS;
 	/* Acquire: pairs with the waker's release of park_word. */
 	while (atomic_load_explicit(&w->park_word, memory_order_acquire) == 1) {
 		if (!watching) {
 			futex_wait(&w->park_word, 1);
 			continue;
 		}
-		int64_t left = due - troupe__now_ns();
-		if (left <= 0)
-			unpark_self(s, w);
+		int64_t now = troupe__now_ns();
+		int64_t due = troupe__objtab_depot_due(rt);
+		if (due == 0 && now >= linger) {
+			/* Off watch: a spill from now on hands it on.  A last
+			 * look, for one that came just before. */
+			atomic_store(&s->depot_watched, false);
+			watching = take_watch(s, troupe__objtab_depot_due(rt));
+			linger = now + WATCH_LINGER_NS;
+			continue;
+		}
+		int64_t until = due != 0 ? due : linger;
+		if (now >= until)
+			unpark_self(s, w); /* due: run_loop lets them go */
 		else
-			futex_wait_ns(&w->park_word, 1, left);
+			futex_wait_ns(&w->park_word, 1, until - now);
 	}
 	if (watching)
 		atomic_store(&s->depot_watched, false);
@@ -523,6 +549,7 @@ troupe_err troupe__sched_init(troupe *rt, const troupe_config *cfg)
 	atomic_init(&s->n_blocked, 0);
 	s->parked = NULL;
 	atomic_init(&s->depot_watched, false);
+	atomic_init(&s->watch_handoff, false);
 	pthread_mutex_init(&s->park_lock, NULL);
 	pthread_mutex_init(&s->grow_lock, NULL);
 	pthread_mutex_init(&s->inj_lock, NULL);

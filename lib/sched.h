@@ -76,9 +76,12 @@ struct troupe__sched {
 	_Atomic int n_blocked;
 	pthread_mutex_t park_lock;
 	struct troupe__worker *parked; /* under park_lock */
-	/* A parked worker sleeps only until the object table's depot has
-	 * spare slots to let go (objtab.h, troupe__objtab_depot_due). */
+	/* One parked worker at a time watches the object table's depot: it
+	 * sleeps only until the depot has spare slots to let go (objtab.h,
+	 * troupe__objtab_depot_due).  watch_handoff: a spill took the watch
+	 * for whichever worker parks next (troupe__sched_watch_depot). */
 	_Atomic bool depot_watched;
+	_Atomic bool watch_handoff;
 	pthread_mutex_t grow_lock;     /* serializes starting workers */
 	/* Tasks from threads outside the pool. */
 	alignas(64) struct __cds_wfcq_head inj_head;
@@ -115,9 +118,9 @@ void troupe__sched_push(troupe *rt, struct troupe__job *j);
  * injection queue): for a job that yields after a batch, behind the work
  * that waited meanwhile. */
 void troupe__sched_push_back(troupe *rt, struct troupe__job *j);
-/* The object table's depot now holds slots it will let go of in time:
- * wakes a parked worker to watch for that (park), if none does.  Any
- * thread, also inside a read-side section. */
+/* The object table's depot now holds slots it will let go of in time: if
+ * no worker watches it, hands the watch to the next to park and wakes a
+ * parked one.  Any thread, also inside a read-side section. */
 void troupe__sched_watch_depot(troupe *rt);
 
 /* True when some job waits in the pool's queues (a hint: it may be gone
