@@ -248,20 +248,28 @@ bool troupe__sched_work_waiting(troupe *rt)
 
 /* ------------------------------------------------------------ waking */
 
+/* Under park_lock: takes the worker *pp off the parked list, searching
+ * again; its futex word says so (release: what the waker did before is
+ * seen after the worker wakes). */
+static void unlink_parked(struct troupe__sched *s, struct troupe__worker **pp)
+{
+	struct troupe__worker *p = *pp;
+	*pp = p->next_parked;
+	p->on_parked_list = false;
+	atomic_fetch_sub(&s->n_parked, 1);
+	atomic_fetch_add(&s->n_searching, 1);
+	p->searching = true;
+	atomic_store_explicit(&p->park_word, 0, memory_order_release);
+}
+
 /* Wakes one parked worker, which starts out searching.  False if none was
  * parked. */
 static bool wake_one(struct troupe__sched *s)
 {
 	pthread_mutex_lock(&s->park_lock);
 	struct troupe__worker *p = s->parked;
-	if (p != NULL) {
-		s->parked = p->next_parked;
-		p->on_parked_list = false;
-		atomic_fetch_sub(&s->n_parked, 1);
-		atomic_fetch_add(&s->n_searching, 1);
-		p->searching = true;
-		atomic_store_explicit(&p->park_word, 0, memory_order_release);
-	}
+	if (p != NULL)
+		unlink_parked(s, &s->parked);
 	pthread_mutex_unlock(&s->park_lock);
 	if (p != NULL)
 		futex_wake(&p->park_word);
@@ -343,12 +351,7 @@ static void unpark_self(struct troupe__sched *s, struct troupe__worker *w)
 		struct troupe__worker **pp = &s->parked;
 		while (*pp != w)
 			pp = &(*pp)->next_parked;
-		*pp = w->next_parked;
-		w->on_parked_list = false;
-		atomic_fetch_sub(&s->n_parked, 1);
-		atomic_fetch_add(&s->n_searching, 1);
-		w->searching = true;
-		atomic_store_explicit(&w->park_word, 0, memory_order_relaxed);
+		unlink_parked(s, pp);
 	}
 	pthread_mutex_unlock(&s->park_lock);
 }
