@@ -177,8 +177,10 @@ TROUPE_API troupe_err troupe_put_str(troupe *rt, const char *s,
 TROUPE_API troupe_err troupe_retain(troupe *rt, troupe_ref ref);
 
 /* Drops one reference.  The object is freed once no ref and no task needs
- * it.  Releasing more times than you retained returns TROUPE_ESTALE and
- * changes nothing. */
+ * it: its value's bytes at once, its small header kept for the runtime's
+ * next objects (what a burst leaves and nothing reuses for a second is
+ * given back, also with the runtime idle).  Releasing more times than you
+ * retained returns TROUPE_ESTALE and changes nothing. */
 TROUPE_API troupe_err troupe_release(troupe *rt, troupe_ref ref);
 
 /* Blocks until ref resolves, or for timeout_s seconds (negative: forever;
