@@ -647,10 +647,13 @@ static __attribute__((noinline)) bool slots_spill(troupe *rt,
 
 /* Under depot_lock, with n batches in the depot: takes out those beyond
  * `keep` that have sat at its bottom `age` ns or more (it is a stack:
- * those below the top were not touched since they came), and returns them
- * as one chain, or NULL. */
-static struct troupe__obj *depot_age(struct troupe__objtab *t, unsigned n,
-				     unsigned keep, int64_t age)
+ * those below the top were not touched since they came).  Returns the
+ * depot's old array, whose first *nold entries they are (depot_drop frees
+ * it), or NULL when there are none, or no memory for a new array (they
+ * stay for another time).  Their objects are walked outside the lock. */
+static struct troupe__depot_entry *depot_age(struct troupe__objtab *t,
+					     unsigned n, unsigned keep,
+					     int64_t age, unsigned *nold)
 {
 	int64_t now = troupe__now_ns();
 	unsigned old = 0;
@@ -658,35 +661,36 @@ static struct troupe__obj *depot_age(struct troupe__objtab *t, unsigned n,
 		old++;
 	if (old == 0)
 		return NULL;
-	struct troupe__obj *aged = NULL;
-	for (unsigned i = 0; i < old; i++) {
-		struct troupe__obj *tail = t->depot[i].chain;
-		while (tail->retired_next != NULL)
-			tail = tail->retired_next;
-		tail->retired_next = aged;
-		aged = t->depot[i].chain;
-	}
-	memmove(t->depot, t->depot + old, (n - old) * sizeof *t->depot);
+	struct troupe__depot_entry *rest =
+		troupe__malloc(t->depot_cap * sizeof *rest);
+	if (rest == NULL)
+		return NULL;
+	memcpy(rest, t->depot + old, (n - old) * sizeof *rest);
+	struct troupe__depot_entry *aged = t->depot;
+	t->depot = rest;
 	atomic_store_explicit(&t->ndepot, n - old, memory_order_relaxed);
+	*nold = old;
 	return aged;
 }
 
-/* Takes depot_age's slots out of the table and retires them. */
-static void depot_drop(troupe *rt, struct troupe__obj *aged)
+/* Takes the slots of depot_age's n batches out of the table, retires them
+ * and frees the array. */
+static void depot_drop(troupe *rt, struct troupe__depot_entry *aged, unsigned n)
 {
 	if (aged == NULL)
 		return;
-	unsigned n = 0;
-	struct troupe__obj *tail = aged;
-	troupe__rcu_lock();
-	for (;; tail = tail->retired_next) {
-		unlink_obj(rt, tail);
-		n++;
-		if (tail->retired_next == NULL)
-			break;
+	for (unsigned i = 0; i < n; i++) {
+		struct troupe__obj *head = aged[i].chain, *tail = head;
+		troupe__rcu_lock();
+		for (;; tail = tail->retired_next) {
+			unlink_obj(rt, tail);
+			if (tail->retired_next == NULL)
+				break;
+		}
+		troupe__rcu_unlock();
+		retire_chain(rt, head, tail, SLOT_BATCH);
 	}
-	troupe__rcu_unlock();
-	retire_chain(rt, aged, tail, n);
+	troupe__free(aged);
 }
 
 int64_t troupe__objtab_depot_due(troupe *rt)
@@ -710,12 +714,13 @@ static void depot_trim(troupe *rt, unsigned keep, int64_t age)
 	struct troupe__objtab *t = &rt->objs;
 	if (atomic_load_explicit(&t->ndepot, memory_order_relaxed) <= keep)
 		return;
+	unsigned nold = 0;
 	pthread_mutex_lock(&t->depot_lock);
-	struct troupe__obj *aged = depot_age(
+	struct troupe__depot_entry *aged = depot_age(
 		t, atomic_load_explicit(&t->ndepot, memory_order_relaxed), keep,
-		age);
+		age, &nold);
 	pthread_mutex_unlock(&t->depot_lock);
-	depot_drop(rt, aged);
+	depot_drop(rt, aged, nold);
 }
 
 void troupe__objtab_depot_trim(troupe *rt)
@@ -740,16 +745,18 @@ static __attribute__((noinline)) bool slots_refill(troupe *rt,
 		return false;
 	pthread_mutex_lock(&t->depot_lock);
 	unsigned n = atomic_load_explicit(&t->ndepot, memory_order_relaxed);
-	struct troupe__obj *aged = NULL;
+	struct troupe__depot_entry *aged = NULL;
+	unsigned nold = 0;
 	if (n > 0) {
 		c->head = t->depot[n - 1].chain;
 		c->n = SLOT_BATCH;
 		atomic_store_explicit(&t->ndepot, n - 1, memory_order_relaxed);
 		if (n - 1 > DEPOT_KEEP)
-			aged = depot_age(t, n - 1, DEPOT_KEEP, DEPOT_AGE_NS);
+			aged = depot_age(t, n - 1, DEPOT_KEEP, DEPOT_AGE_NS,
+					 &nold);
 	}
 	pthread_mutex_unlock(&t->depot_lock);
-	depot_drop(rt, aged);
+	depot_drop(rt, aged, nold);
 	return c->head != NULL;
 }
 
