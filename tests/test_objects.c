@@ -938,7 +938,8 @@ struct reuse_race {
 	troupe *rt;
 	_Atomic uint64_t ring[STALE_RING];
 	atomic_int done;
-	long checks, hits;
+	atomic_long checks; /* read by the test's thread before done */
+	long hits;
 };
 
 static void never_cb(troupe *rt, troupe_ref ref, troupe_err st, void *arg)
@@ -994,6 +995,17 @@ static void *stale_checker(void *p)
 	return NULL;
 }
 
+/* Before telling the checker it is done: lets it make a ring's worth of
+ * checks (every id in its ring is stale by now), which it may not have
+ * begun on a busy 2-CPU machine where the run takes a tenth of a second. */
+static void await_checks(struct reuse_race *x)
+{
+	double t0 = test_now_s();
+	while (atomic_load(&x->checks) < STALE_RING &&
+	       test_now_s() - t0 < TEST_HANG_S)
+		sched_yield();
+}
+
 static void stale_ids_across_slot_reuse(void **state)
 {
 	struct test_fixture *f = *state;
@@ -1018,14 +1030,15 @@ static void stale_ids_across_slot_reuse(void **state)
 		last_id = r.id;
 		atomic_store(&x->ring[i % STALE_RING], r.id);
 	}
+	await_checks(x);
 	atomic_store(&x->done, 1);
 	assert_int_equal(pthread_join(th, NULL), 0);
 	print_message("%d put/get/release rounds; %ld calls on stale ids, "
 		      "%ld not refused\n",
-		      REUSE_ROUNDS, x->checks, x->hits);
+		      REUSE_ROUNDS, atomic_load(&x->checks), x->hits);
 	assert_int_equal(errors, 0);
 	assert_int_equal(x->hits, 0);
-	assert_true(x->checks > 0);
+	assert_true(atomic_load(&x->checks) > 0);
 	assert_int_equal(atomic_load(&stale_callbacks), 0);
 	free(x);
 }
@@ -1096,18 +1109,19 @@ static void stale_ids_across_threads(void **state)
 		atomic_store(slot, r.id);
 	}
 	assert_int_equal(pthread_join(taker, NULL), 0);
+	await_checks(x);
 	atomic_store(&x->done, 1);
 	assert_int_equal(pthread_join(checker, NULL), 0);
 	print_message("%ld made on one thread, %ld read and released on "
 		      "another; %ld calls on stale ids, %ld not refused\n",
-		      atomic_load(&h->made), atomic_load(&h->taken), x->checks,
-		      x->hits);
+		      atomic_load(&h->made), atomic_load(&h->taken),
+		      atomic_load(&x->checks), x->hits);
 	assert_int_equal(errors, 0);
 	assert_int_equal(atomic_load(&h->made), HANDOFF_ROUNDS);
 	assert_int_equal(atomic_load(&h->taken), HANDOFF_ROUNDS);
 	assert_int_equal(h->wrong, 0);
 	assert_int_equal(x->hits, 0);
-	assert_true(x->checks > 0);
+	assert_true(atomic_load(&x->checks) > 0);
 	assert_int_equal(atomic_load(&stale_callbacks), 0);
 	free(h);
 	free(x);
