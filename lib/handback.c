@@ -24,6 +24,18 @@
 /* Blocks per array: the array is 512 bytes. */
 #define HANDBACK_BATCH 61
 
+/* Blocks of the usual sizes come back to a spare list of their owner
+ * instead of to the allocator (see troupe__block_alloc): classes 1..3 are
+ * 128, 192 and 256 bytes, the sizes of a call or a task with up to a few
+ * inline arguments.  A box pointer handed out with such a block carries
+ * its class in its low bits (boxes are line-aligned), and a block on its
+ * way back carries it too (blocks are 16-byte aligned). */
+#define CLASS_MASK ((uintptr_t)3)
+#define CLASSES 4     /* 0: not kept */
+#define SPARE_CAP 512 /* blocks kept a class, at most */
+/* How far ahead of the block it hands out an allocation fetches one. */
+#define SPARE_AHEAD 4
+
 struct troupe__handback {
 	struct troupe__handback *next; /* in the box's list */
 	struct troupe__box *box;
@@ -49,6 +61,31 @@ static TROUPE__TLS struct troupe__box *my_box;
 /* Blocks my_box has lent and not had back. */
 static TROUPE__TLS long my_lent;
 
+/* The calling thread's spare blocks of class c: spare[c][0..spare_n[c]),
+ * the array made on the first one kept. */
+static TROUPE__TLS void **spare[CLASSES];
+static TROUPE__TLS unsigned spare_n[CLASSES];
+
+static unsigned class_of_size(size_t n)
+{
+	return n >= 128 && n <= 256 && n % 64 == 0 ? (unsigned)(n / 64 - 1) : 0;
+}
+
+static struct troupe__box *untag_box(struct troupe__box *b)
+{
+	return (struct troupe__box *)((uintptr_t)b & ~CLASS_MASK);
+}
+
+static void *untag(void *p)
+{
+	return (void *)((uintptr_t)p & ~CLASS_MASK);
+}
+
+static unsigned class_of(const void *p)
+{
+	return (unsigned)((uintptr_t)p & CLASS_MASK);
+}
+
 static void count_off(struct troupe__box *b, long n)
 {
 	/* Acq_rel: the last one to count off sees every other's frees done
@@ -57,25 +94,58 @@ static void count_off(struct troupe__box *b, long n)
 		troupe__free(b);
 }
 
+static void free_block(void *p)
+{
+	p = untag(p);
+	UNPOISON(p);
+	troupe__free(p);
+}
+
 /* Frees the blocks in h and h itself; returns how many blocks. */
 static long free_array(struct troupe__handback *h)
 {
 	long n = (long)h->n;
-	for (unsigned i = 0; i < h->n; i++) {
-		UNPOISON(h->block[i]);
-		troupe__free(h->block[i]);
-	}
+	for (unsigned i = 0; i < h->n; i++)
+		free_block(h->block[i]);
 	troupe__free(h);
 	return n;
 }
 
-/* The owner frees a list of arrays of its own blocks. */
+/* Keeps the owner's block p (tagged) as a spare if it has a class and its
+ * class has room, else frees it.  It stays poisoned while kept. */
+static void keep_or_free(void *p)
+{
+	unsigned c = class_of(p);
+	if (c != 0 && spare_n[c] < SPARE_CAP &&
+	    (spare[c] != NULL ||
+	     (spare[c] = troupe__malloc(SPARE_CAP * sizeof(void *))) != NULL))
+		spare[c][spare_n[c]++] = untag(p);
+	else
+		free_block(p);
+}
+
+/* The owner takes back a list of arrays of its own blocks. */
 static void free_own(struct troupe__handback *list)
 {
 	while (list != NULL) {
 		struct troupe__handback *next = list->next;
-		my_lent -= free_array(list);
+		for (unsigned i = 0; i < list->n; i++)
+			keep_or_free(list->block[i]);
+		my_lent -= (long)list->n;
+		troupe__free(list);
 		list = next;
+	}
+}
+
+/* The calling thread is exiting: its spares go back to the allocator. */
+static void free_spares(void)
+{
+	for (unsigned c = 1; c < CLASSES; c++) {
+		for (unsigned i = 0; i < spare_n[c]; i++)
+			free_block(spare[c][i]);
+		troupe__free(spare[c]);
+		spare[c] = NULL;
+		spare_n[c] = 0;
 	}
 }
 
@@ -105,7 +175,7 @@ void troupe__box_drain(void)
 /* Frees a block of the calling thread's own box. */
 static inline void free_own_block(void *p)
 {
-	troupe__free(p);
+	troupe__free(untag(p));
 	my_lent--;
 }
 
@@ -123,6 +193,26 @@ static __attribute__((noinline, cold)) struct troupe__box *box_new(void)
 	return b;
 }
 
+/* Asks for the line at p for writing, ahead of the write. */
+static inline void prefetch_write(const void *p)
+{
+#if defined(__x86_64__)
+	/* prefetchw (a no-op on the few x86-64 parts without it); the
+	 * builtin emits it only where the target flags name it. */
+	__asm__ volatile("prefetchw %0" : : "m"(*(const char *)p));
+#else
+	__builtin_prefetch(p, 1, 3);
+#endif
+}
+
+/* A block came back to its owner from a worker that read and wrote it
+ * last: its lines are in that worker's cache.  Taken from the allocator,
+ * the block is written for the first time when the caller fills it, and
+ * the caller's next atomic instruction (a queue push is one) waits for
+ * those lines to come over, one block at a time.  Spares are handed out
+ * from an array, so the next ones are known in advance: each allocation
+ * asks for the lines of the one SPARE_AHEAD behind it, and their transfers
+ * overlap the caller's work instead of stalling it. */
 void *troupe__block_alloc(size_t n, struct troupe__box **box)
 {
 	struct troupe__box *b = my_box;
@@ -133,16 +223,28 @@ void *troupe__block_alloc(size_t n, struct troupe__box **box)
 	} else {
 		drain_if(b);
 	}
-	void *p = troupe__malloc(n);
-	if (p != NULL) {
-		my_lent++;
-		*box = b;
+	unsigned c = class_of_size(n);
+	void *p;
+	if (c != 0 && spare_n[c] > 0) {
+		unsigned k = --spare_n[c];
+		p = spare[c][k];
+		if (k >= SPARE_AHEAD) {
+			char *next = spare[c][k - SPARE_AHEAD];
+			for (size_t off = 0; off < n; off += TROUPE__CACHELINE)
+				prefetch_write(next + off);
+		}
+		UNPOISON(p);
+	} else if ((p = troupe__malloc(n)) == NULL) {
+		return NULL;
 	}
+	my_lent++;
+	*box = (struct troupe__box *)((uintptr_t)b | c);
 	return p;
 }
 
 void troupe__block_free(void *p, struct troupe__box *box)
 {
+	box = untag_box(box);
 	if (box == my_box) {
 		free_own_block(p);
 	} else {
@@ -181,6 +283,8 @@ static void hand_back(struct troupe__handback *h)
 static __attribute__((noinline)) void
 returns_put_other(struct troupe__returns *r, void *p, struct troupe__box *box)
 {
+	uintptr_t class = (uintptr_t)box & CLASS_MASK;
+	box = untag_box(box);
 	unsigned slot = TROUPE__RETURNS_OPEN;
 	for (unsigned i = 0; i < TROUPE__RETURNS_OPEN; i++) {
 		struct troupe__handback *h = r->open[i];
@@ -201,7 +305,7 @@ returns_put_other(struct troupe__returns *r, void *p, struct troupe__box *box)
 	if (h == NULL) {
 		h = troupe__malloc(sizeof *h);
 		if (h == NULL) {
-			troupe__block_free(p, box);
+			troupe__block_free(p, box); /* untagged: freed */
 			return;
 		}
 		h->box = box;
@@ -209,7 +313,7 @@ returns_put_other(struct troupe__returns *r, void *p, struct troupe__box *box)
 		r->open[slot] = h;
 	}
 	POISON(p);
-	h->block[h->n++] = p;
+	h->block[h->n++] = (void *)((uintptr_t)p | class);
 	if (h->n == HANDBACK_BATCH) {
 		hand_back(h);
 		r->open[slot] = NULL;
@@ -219,7 +323,7 @@ returns_put_other(struct troupe__returns *r, void *p, struct troupe__box *box)
 void troupe__returns_put(struct troupe__returns *r, void *p,
 			 struct troupe__box *box)
 {
-	if (box != my_box) {
+	if (untag_box(box) != my_box) {
 		returns_put_other(r, p, box);
 		return;
 	}
@@ -245,6 +349,7 @@ void troupe__box_thread_exit(void)
 	my_box = NULL;
 	free_own(atomic_exchange_explicit(&b->head, CLOSED,
 					  memory_order_acq_rel));
+	free_spares();
 	long left = my_lent;
 	my_lent = 0;
 	if (atomic_fetch_add_explicit(&b->out, left, memory_order_acq_rel) +

@@ -21,9 +21,12 @@
  * the box is closed, later returners free directly and count the blocks
  * off, and whoever counts off the last one frees the box.
  *
- * Blocks handed back to a thread are freed when it next allocates a block
- * or waits (get, wait), or when it exits.  Threads: any, as each function
- * says.
+ * Blocks handed back to a thread are taken in when it next allocates a
+ * block or waits (get, wait), or when it exits.  Those of the usual sizes
+ * (128, 192, 256 bytes; up to 512 of each) are kept as the thread's spares
+ * and handed out again before the allocator's, the next few fetched ahead
+ * (handback.c says why); the rest are freed.  A thread's spares are freed
+ * when it exits.  Threads: any, as each function says.
  */
 #ifndef TROUPE_HANDBACK_H
 #define TROUPE_HANDBACK_H
@@ -43,7 +46,8 @@ struct troupe__returns {
 };
 
 /* A block of n bytes from the calling thread's box; *box is where it goes
- * back (troupe__block_free, troupe__returns_put).  Frees what was handed
+ * back (troupe__block_free, troupe__returns_put) — an opaque token, not
+ * to be dereferenced.  Frees what was handed
  * back to this thread first.  NULL on no memory.  Any thread. */
 void *troupe__block_alloc(size_t n, struct troupe__box **box);
 
