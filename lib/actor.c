@@ -39,46 +39,58 @@ struct shared_locks {
 };
 
 /* Laid out to stay within the allocator's 224-byte class with an 8-byte
- * state (the bench's memory-per-idle-actor figure). */
+ * state (the bench's memory-per-idle-actor figure), and so that what
+ * callers write per call and what the turn reads per call never share a
+ * line.  Every caller's push exchanges mb_tail: a line the turn read since
+ * comes back from it first, and the turn, reading again, takes it back —
+ * two transfers a call, each stalling the caller's exchange.  The block's
+ * lines may start at any multiple of 32 bytes (224-byte blocks in a page),
+ * so the 32 bytes before mb_tail's and the 64 after are the callers' side
+ * too (asserted below): the object header's tail, then fields the turn
+ * reads only as it starts or ends. */
 struct troupe__actor {
 	struct troupe__obj obj; /* first: the table frees the whole block */
-	/* What every call reads: written only as the actor starts, idles,
-	 * or dies — kept off the lines the turn writes per call. */
+
+	/* The callers' side.  The mailbox: calls, any thread may push at
+	 * the tail; one turn pops at the head (a lock orders the turns of an
+	 * actor with max_concurrency > 1). */
+	struct cds_wfcq_tail mb_tail;
 	const troupe_class *cls;
-	struct shared_locks *locks; /* only with max_concurrency > 1 */
 	unsigned max_pending;
+	_Atomic unsigned pending; /* calls queued or running */
 	int max_task_retries;
 	uint16_t max_concurrency;
+	bool detached;
+	bool torn_down;		 /* shutdown freed its calls already */
+	struct troupe__job turn; /* pushed as the actor is activated */
+	char *name;		 /* registered under it, or NULL */
+	_Atomic unsigned active; /* turns scheduled or running */
+
+	/* The turn's side (with max_concurrency > 1: under locks->rw). */
+	struct troupe__task *ctor; /* kept while restarts may need it */
+	char *death;		   /* why it is dead (for EACTOR messages) */
+	struct blocked *blocked;
+	struct shared_locks *locks; /* only with max_concurrency > 1 */
+	int restarts_left;
 	_Atomic uint8_t phase;
 	/* troupe_actor_kill: 1 = kill, 2 = kill and restart if allowed. */
 	_Atomic uint8_t kill_req;
 	/* The constructor's arguments are all in: it may run. */
 	_Atomic bool ctor_ready;
-	bool detached;
 	bool constructed; /* the constructor succeeded: fini is due */
-	bool torn_down;   /* shutdown freed its calls already */
-	_Atomic unsigned active;  /* turns scheduled or running */
-	_Atomic unsigned pending; /* calls queued or running */
-	/* The mailbox: calls, any thread may push at the tail; one turn pops
-	 * at the head (a lock orders the turns of an actor with
-	 * max_concurrency > 1).  The two ends are 64 bytes apart, so callers
-	 * and the turn do not write one cache line. */
-	struct cds_wfcq_tail mb_tail;
-	struct troupe__job turn;
-	char *name;                /* registered under it, or NULL */
-	struct troupe__task *ctor; /* kept while restarts may need it */
-	/* Turn-private (with max_concurrency > 1: under locks->rw). */
-	struct blocked *blocked;
-	char *death; /* why it is dead (for EACTOR messages) */
-	int restarts_left;
 	struct __cds_wfcq_head mb_head;
 	alignas(16) unsigned char state[];
 };
 
-_Static_assert(offsetof(struct troupe__actor, mb_head) -
-			       offsetof(struct troupe__actor, mb_tail) >=
-		       64,
-	       "the mailbox's ends share a cache line");
+_Static_assert(offsetof(struct troupe__actor, ctor) >=
+		       (offsetof(struct troupe__actor, mb_tail) & ~(size_t)31) +
+			       64,
+	       "the turn's fields are within a line of the mailbox's tail");
+_Static_assert(offsetof(struct troupe__actor, mb_tail) >=
+		       offsetof(struct troupe__obj, free_fn) + 32,
+	       "the callers' side starts too early");
+_Static_assert(sizeof(struct troupe__actor) + 8 <= 224,
+	       "an actor with an 8-byte state outgrew its allocator class");
 
 static struct troupe__actor *actor_of(struct troupe__obj *o)
 {
@@ -186,9 +198,9 @@ static bool unregister(troupe *rt, struct troupe__actor *a)
 static void call_done(troupe *rt, struct troupe__actor *a,
 		      struct troupe__task *t)
 {
-	bool parked = t->parked;
+	bool parked = t->parked, counted = t->counted;
 	troupe__task_free(rt, t);
-	if (a->max_pending > 0)
+	if (counted)
 		atomic_fetch_sub_explicit(&a->pending, 1, memory_order_relaxed);
 	if (parked)
 		troupe__obj_unref(rt, &a->obj);
@@ -524,7 +536,7 @@ static bool args_resolved(troupe *rt, struct troupe__task *t)
 /* Handles one call popped from the mailbox. */
 static void handle(troupe *rt, struct troupe__actor *a, struct troupe__task *t)
 {
-	bool ordered = a->max_concurrency <= 1;
+	bool ordered = a->locks == NULL; /* max_concurrency <= 1 */
 
 	if (t->guard_dropped) {
 		/* A parked call whose arguments came in. */
@@ -1031,6 +1043,7 @@ troupe_err troupe_actor_call(troupe *rt, troupe_actor actor,
 	}
 	t->self = a;
 	t->method = method;
+	t->counted = a->max_pending > 0;
 	t->caller = troupe__caller_id();
 	t->retries = a->max_task_retries;
 	if (ref != NULL)

@@ -434,6 +434,7 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 	t->retries = 0;
 	t->guard_dropped = false;
 	t->parked = false;
+	t->counted = false;
 	t->keep_args = false;
 
 	/* Ref and actor arguments: find each and hold it for the task. */

@@ -55,6 +55,7 @@ struct troupe__task {
 	int retries;               /* deliveries left after a fatal failure */
 	bool guard_dropped;        /* actor.c: the turn dropped the guard */
 	bool parked;               /* actor.c: waited for its arguments */
+	bool counted;	/* actor.c: counts in its actor's pending calls */
 	bool keep_args; /* a constructor kept for restarts holds its args */
 	struct troupe__box *box; /* where the block goes back (handback.h) */
 };
