@@ -50,6 +50,36 @@ template <class F> double median_seconds(int k, F &&f)
 	return t[t.size() / 2];
 }
 
+// The ratios with TBB are of medians of runs taken in turns: a troupe
+// run, then a TBB run, and so on, within the row.  This VM's speed moves
+// by 2-3x over tens of seconds (bench/README.md); a peer timed once, rows
+// away, put that drift into the ratio.  Between runs a pause lets the pool
+// that ran go idle (TBB's workers spin a while after a wait, troupe's
+// before they park), so neither competes with the other's run.
+void let_pools_idle()
+{
+	std::this_thread::sleep_for(std::chrono::milliseconds(20));
+}
+
+// Times one run of f() while the row's clock is paused, between pauses.
+template <class F> double time_peer(benchmark::State &state, F &&f)
+{
+	state.PauseTiming();
+	let_pools_idle();
+	auto t0 = Clock::now();
+	f();
+	double t = seconds_since(t0);
+	let_pools_idle();
+	state.ResumeTiming();
+	return t;
+}
+
+double median(std::vector<double> v)
+{
+	std::sort(v.begin(), v.end());
+	return v[v.size() / 2];
+}
+
 // -------------------------------------------- 1,000,000 empty tasks
 
 constexpr int kEmptyTasks = 1000000;
@@ -127,7 +157,7 @@ troupe_err troupe_empty_run(troupe *rt, std::vector<troupe_ref> &refs)
 }
 
 struct EmptyPeers {
-	double seq_s, thread_s, tbb_s;
+	double seq_s, thread_s;
 };
 
 const EmptyPeers &empty_peers()
@@ -136,40 +166,45 @@ const EmptyPeers &empty_peers()
 		EmptyPeers r{};
 		r.seq_s = median_seconds(3, [] { seq_empty_seconds(); });
 		r.thread_s = thread_per_task_seconds() * kEmptyTasks;
-#ifdef TROUPE_BENCH_TBB
-		tbb_empty_seconds(); // start TBB's workers
-		r.tbb_s = median_seconds(3, [] { tbb_empty_seconds(); });
-#endif
 		return r;
 	}();
 	return p;
 }
 
+// Each iteration: a troupe run, then (untimed) a TBB run; the rates are
+// of the medians.
 void empty_tasks_troupe(benchmark::State &state)
 {
 	const EmptyPeers &p = empty_peers();
+#ifdef TROUPE_BENCH_TBB
+	tbb_empty_seconds(); // start TBB's workers
+	std::vector<double> tbb;
+#endif
 	Runtime r;
 	if (!check(state, r.err, "troupe_init"))
 		return;
 	std::vector<troupe_ref> refs(kEmptyTasks);
 	if (!check(state, troupe_empty_run(r.rt, refs), "warm-up run"))
 		return;
-	double el = 0;
+	std::vector<double> mine;
 	for (auto _ : state) {
 		auto t0 = Clock::now();
 		troupe_err e = troupe_empty_run(r.rt, refs);
-		el += seconds_since(t0);
+		mine.push_back(seconds_since(t0));
 		if (!check(state, e, "submit/get/release"))
 			return;
+#ifdef TROUPE_BENCH_TBB
+		tbb.push_back(time_peer(state, tbb_empty_seconds));
+#endif
 	}
-	double rate = double(state.iterations()) * kEmptyTasks / el;
+	double rate = kEmptyTasks / median(mine);
 	state.SetItemsProcessed(state.iterations() * kEmptyTasks);
 	state.counters["tasks_per_s"] = rate;
 	state.counters["x_seq"] = rate / (kEmptyTasks / p.seq_s);
 	state.counters["x_thread"] = rate / (kEmptyTasks / p.thread_s);
 #ifdef TROUPE_BENCH_TBB
-	state.counters["tbb_per_s"] = kEmptyTasks / p.tbb_s;
-	state.counters["x_tbb"] = rate / (kEmptyTasks / p.tbb_s);
+	state.counters["tbb_per_s"] = kEmptyTasks / median(tbb);
+	state.counters["x_tbb"] = rate / state.counters["tbb_per_s"];
 	state.counters["x_target"] = state.counters["x_tbb"]; // target >= 1
 #endif
 }
@@ -322,9 +357,11 @@ int64_t fib_omp(int n)
 #endif
 
 struct FibPeers {
-	double seq_s, tbb_s, omp_s;
+	double seq_s, omp_s;
 };
 
+// The peers timed once per process run (TBB is timed in turns with each
+// row: see let_pools_idle).
 const FibPeers &fib_peers()
 {
 	static const FibPeers p = [] {
@@ -332,12 +369,6 @@ const FibPeers &fib_peers()
 		r.seq_s = median_seconds(3, [] {
 			benchmark::DoNotOptimize(fib_seq(fib_n));
 		});
-#ifdef TROUPE_BENCH_TBB
-		fib_tbb(20); // start TBB's workers
-		r.tbb_s = median_seconds(3, [] {
-			benchmark::DoNotOptimize(fib_tbb(fib_n));
-		});
-#endif
 #ifdef TROUPE_BENCH_OPENMP
 		fib_omp(20); // start the OpenMP team
 		r.omp_s = median_seconds(3, [] {
@@ -349,11 +380,17 @@ const FibPeers &fib_peers()
 	return p;
 }
 
-// Each row runs fib(30) three times (as the peers are timed) and reports
-// the median: one run of ~0.2 s moved by half between runs on this VM.
+// Each row runs fib(30) several times, each run followed (untimed) by one
+// of TBB's, and reports the medians: one run of ~0.2 s moved by half
+// between runs on this VM.
 template <int Cutoff, bool Take> void fib_troupe(benchmark::State &state)
 {
 	const FibPeers &p = fib_peers();
+#ifdef TROUPE_BENCH_TBB
+	fib_tbb(20); // start TBB's workers
+	std::vector<double> tbb;
+	auto tbb_run = [] { benchmark::DoNotOptimize(fib_tbb(fib_n)); };
+#endif
 	Runtime r;
 	if (!check(state, r.err, "troupe_init"))
 		return;
@@ -372,15 +409,17 @@ template <int Cutoff, bool Take> void fib_troupe(benchmark::State &state)
 			state.SkipWithError("fib(30) gave a wrong value");
 			return;
 		}
+#ifdef TROUPE_BENCH_TBB
+		tbb.push_back(time_peer(state, tbb_run));
+#endif
 	}
-	std::sort(runs.begin(), runs.end());
-	double t = runs[runs.size() / 2];
+	double t = median(runs);
 	state.counters["fib_s"] = t;
 	state.counters["seq_s"] = p.seq_s;
 	state.counters["t_x_seq"] = t / p.seq_s;
 #ifdef TROUPE_BENCH_TBB
-	state.counters["tbb_s"] = p.tbb_s;
-	state.counters["t_x_tbb"] = t / p.tbb_s; // target <= 2
+	state.counters["tbb_s"] = median(tbb);
+	state.counters["t_x_tbb"] = t / median(tbb); // target <= 2
 #endif
 #ifdef TROUPE_BENCH_OPENMP
 	state.counters["omp_s"] = p.omp_s;
@@ -559,7 +598,7 @@ void sumsq_workers(benchmark::internal::Benchmark *b)
 
 BENCHMARK(empty_tasks_troupe)
 	->Name("peer_empty_tasks_1M/troupe")
-	->Iterations(3)
+	->Iterations(5)
 	->UseRealTime()
 	->Unit(benchmark::kMillisecond);
 #ifdef TROUPE_BENCH_TBB
@@ -582,17 +621,17 @@ BENCHMARK(empty_tasks_thread_per_task)
 
 BENCHMARK_TEMPLATE(fib_troupe, 0, false)
 	->Name("peer_fib30/troupe")
-	->Iterations(3)
+	->Iterations(5)
 	->UseRealTime()
 	->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(fib_troupe, 0, true)
 	->Name("peer_fib30/troupe_take")
-	->Iterations(3)
+	->Iterations(5)
 	->UseRealTime()
 	->Unit(benchmark::kMillisecond);
 BENCHMARK_TEMPLATE(fib_troupe, kFibCutoff, false)
 	->Name("peer_fib30/troupe_cutoff15")
-	->Iterations(3)
+	->Iterations(5)
 	->UseRealTime()
 	->Unit(benchmark::kMillisecond);
 #ifdef TROUPE_BENCH_TBB
