@@ -291,12 +291,25 @@ static void notify(troupe *rt)
 		wake_one(s);
 }
 
+/* Queues j on the injection queue and wakes a worker if need be.
+ *
+ * Only a push that finds the queue empty needs to: one that finds a job
+ * there goes out with it.  The enqueue's exchange on the tail orders it
+ * against a drain's (which takes the tail too): either the drain came
+ * first and this push finds the queue empty, or it takes this job along
+ * with the one already there — and that one was pushed into an empty
+ * queue with a notify, or came behind one that was (by induction), so a
+ * worker is bound to drain it.  A submitter pushing a burst skips the
+ * notify's fence and its load of the searching count, a line the workers
+ * write as they start and stop searching. */
 static void inject(troupe *rt, struct troupe__job *j)
 {
 	cds_wfcq_node_init(&j->qnode);
 	/* wfcq enqueue is wait-free and a full barrier. */
 	troupe__tsan_release(j);
-	cds_wfcq_enqueue(&rt->sched.inj_head, &rt->sched.inj_tail, &j->qnode);
+	if (!cds_wfcq_enqueue(&rt->sched.inj_head, &rt->sched.inj_tail,
+			      &j->qnode))
+		notify(rt); /* the queue was empty */
 }
 
 void troupe__sched_watch_depot(troupe *rt)
@@ -313,7 +326,6 @@ void troupe__sched_watch_depot(troupe *rt)
 void troupe__sched_push_back(troupe *rt, struct troupe__job *j)
 {
 	inject(rt, j);
-	notify(rt);
 }
 
 void troupe__sched_push(troupe *rt, struct troupe__job *j)
@@ -321,7 +333,8 @@ void troupe__sched_push(troupe *rt, struct troupe__job *j)
 	struct troupe__worker *w = troupe__sched_self(rt);
 	if (w == NULL || troupe__deque_push(&w->dq, j) != 0)
 		inject(rt, j);
-	notify(rt);
+	else
+		notify(rt);
 }
 
 static void wake_all(struct troupe__sched *s)
