@@ -39,15 +39,18 @@ struct shared_locks {
 };
 
 /* Laid out to stay within the allocator's 224-byte class with an 8-byte
- * state (the bench's memory-per-idle-actor figure), and so that what
- * callers write per call and what the turn reads per call never share a
- * line.  Every caller's push exchanges mb_tail: a line the turn read since
- * comes back from it first, and the turn, reading again, takes it back —
- * two transfers a call, each stalling the caller's exchange.  The block's
- * lines may start at any multiple of 32 bytes (224-byte blocks in a page),
- * so the 32 bytes before mb_tail's and the 64 after are the callers' side
- * too (asserted below): the object header's tail, then fields the turn
- * reads only as it starts or ends. */
+ * state (the bench's memory-per-idle-actor figure), and so that what a
+ * side writes for each call shares no line with what the other side reads
+ * for each call.  Every caller's push exchanges mb_tail: a line the turn
+ * read since comes back from it first, and the turn, reading again, takes
+ * it back — two transfers a call, each stalling the caller's exchange.
+ * The block's lines may start at any multiple of 32 bytes (224-byte blocks
+ * in a page), so the 32 bytes before mb_tail's 32 and the 32 after are the
+ * callers' side too (asserted below): the object header's tail, then
+ * fields the turn reads only as a turn starts or ends (max_concurrency,
+ * active).  The turn's per-call writes (mb_head, the state) come last,
+ * past everything a caller reads.  What both sides write is left: pending,
+ * with max_pending_calls set; active, as the actor idles and is woken. */
 struct troupe__actor {
 	struct troupe__obj obj; /* first: the table frees the whole block */
 
@@ -86,9 +89,13 @@ _Static_assert(offsetof(struct troupe__actor, ctor) >=
 		       (offsetof(struct troupe__actor, mb_tail) & ~(size_t)31) +
 			       64,
 	       "the turn's fields are within a line of the mailbox's tail");
-_Static_assert(offsetof(struct troupe__actor, mb_tail) >=
+_Static_assert((offsetof(struct troupe__actor, mb_tail) & ~(size_t)31) >=
 		       offsetof(struct troupe__obj, free_fn) + 32,
-	       "the callers' side starts too early");
+	       "a line with the mailbox's tail reaches the object header's "
+	       "busy fields");
+_Static_assert((offsetof(struct troupe__actor, mb_head) & ~(size_t)31) >=
+		       offsetof(struct troupe__actor, ctor) + 32,
+	       "a line with the mailbox's head reaches the callers' side");
 _Static_assert(sizeof(struct troupe__actor) + 8 <= 224,
 	       "an actor with an 8-byte state outgrew its allocator class");
 

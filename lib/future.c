@@ -320,7 +320,7 @@ get(troupe *rt, troupe_ref ref, double timeout_s, troupe_value *value,
 		troupe__obj_unref(rt, o);
 		return TROUPE_ESHUTDOWN;
 	}
-	troupe__box_drain(); /* about to wait: free what came back */
+	troupe__box_drain(); /* about to wait: take in what came back */
 	await(rt, o, deadline_of(timeout_s));
 	err = result_of(o, value);
 	/* A take that read its value drops both refs at once. */
@@ -439,7 +439,7 @@ troupe_err troupe_wait(troupe *rt, const troupe_ref *refs, size_t n,
 		err = TROUPE_ESHUTDOWN;
 		goto out;
 	}
-	troupe__box_drain(); /* about to wait: free what came back */
+	troupe__box_drain(); /* about to wait: take in what came back */
 	troupe__rcu_lock();
 	for (; held < n; held++) {
 		err = troupe__obj_lookup(rt, refs[held], &objs[held]);

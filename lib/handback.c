@@ -137,7 +137,7 @@ static void free_own(struct troupe__handback *list)
 	}
 }
 
-/* The calling thread is exiting: its spares go back to the allocator. */
+/* The thread's spares go back to the allocator. */
 static void free_spares(void)
 {
 	for (unsigned c = 1; c < CLASSES; c++) {
@@ -149,7 +149,7 @@ static void free_spares(void)
 	}
 }
 
-/* Takes what came back to box b and frees it.  Out of line: most calls
+/* Takes in what came back to box b.  Out of line: most calls
  * find nothing, and need no stack frame for that. */
 static __attribute__((noinline)) void drain(struct troupe__box *b)
 {
@@ -170,6 +170,11 @@ void troupe__box_drain(void)
 {
 	if (my_box != NULL)
 		drain_if(my_box);
+}
+
+void troupe__box_free_spares(void)
+{
+	free_spares();
 }
 
 /* Frees a block of the calling thread's own box. */
@@ -347,9 +352,16 @@ void troupe__box_thread_exit(void)
 	if (b == NULL)
 		return;
 	my_box = NULL;
-	free_own(atomic_exchange_explicit(&b->head, CLOSED,
-					  memory_order_acq_rel));
 	free_spares();
+	/* Nothing is kept from here on: with no spare array, keep_or_free
+	 * would make one only to free it. */
+	for (struct troupe__handback *h = atomic_exchange_explicit(
+		     &b->head, CLOSED, memory_order_acq_rel);
+	     h != NULL;) {
+		struct troupe__handback *next = h->next;
+		my_lent -= free_array(h);
+		h = next;
+	}
 	long left = my_lent;
 	my_lent = 0;
 	if (atomic_fetch_add_explicit(&b->out, left, memory_order_acq_rel) +

@@ -11,9 +11,9 @@
  * in series (bench/README.md).
  *
  * Instead a worker gathers the blocks it is done with by owner, in arrays,
- * and hands each full array to its owner with one push; the owner frees
- * the blocks itself, as local frees, when it next allocates a block.  An
- * array of pointers is read without a chain: its loads go out together.
+ * and hands each full array to its owner with one push; the owner takes
+ * the blocks back itself when it next allocates a block.  An array of
+ * pointers is read without a chain: its loads go out together.
  *
  * Every thread that allocates blocks has a box, made with its first block;
  * a block's allocator gives the caller the box to return it to.  A box
@@ -23,10 +23,12 @@
  *
  * Blocks handed back to a thread are taken in when it next allocates a
  * block or waits (get, wait), or when it exits.  Those of the usual sizes
- * (128, 192, 256 bytes; up to 512 of each) are kept as the thread's spares
- * and handed out again before the allocator's, the next few fetched ahead
- * (handback.c says why); the rest are freed.  A thread's spares are freed
- * when it exits.  Threads: any, as each function says.
+ * (128, 192, 256 bytes; up to 512 of each, 288 KiB at most) are kept as
+ * the thread's spares and handed out again before the allocator's, the
+ * next few fetched ahead (handback.c says why); the rest are freed, as
+ * local frees.  A thread's spares are freed when it exits, and a worker's
+ * when it parks (troupe__box_free_spares): an idle pool keeps none.
+ * Threads: any, as each function says.
  */
 #ifndef TROUPE_HANDBACK_H
 #define TROUPE_HANDBACK_H
@@ -47,20 +49,25 @@ struct troupe__returns {
 
 /* A block of n bytes from the calling thread's box; *box is where it goes
  * back (troupe__block_free, troupe__returns_put) — an opaque token, not
- * to be dereferenced.  Frees what was handed
- * back to this thread first.  NULL on no memory.  Any thread. */
+ * to be dereferenced.  Takes in what was handed back to this thread
+ * first.  NULL on no memory.  Any thread. */
 void *troupe__block_alloc(size_t n, struct troupe__box **box);
 
-/* Frees what was handed back to the calling thread (troupe__block_alloc
- * does this too).  For a thread about to wait, which may not allocate
- * again for a while.  Any thread. */
+/* Takes in what was handed back to the calling thread (troupe__block_alloc
+ * does this too): spares kept, the rest freed.  For a thread about to
+ * wait, which may not allocate again for a while.  Any thread. */
 void troupe__box_drain(void);
+
+/* Frees the calling thread's spare blocks.  For a worker about to park.
+ * Any thread. */
+void troupe__box_free_spares(void);
 
 /* Frees p (from troupe__block_alloc, with its box) at once.  Any thread. */
 void troupe__block_free(void *p, struct troupe__box *box);
 
 /* Puts p aside to go back to box with others (under ASan it is poisoned
- * until then), or frees it at once when box is the calling thread's own.
+ * until then), or frees it at once when box is the calling thread's own
+ * (a local free).
  * The returns' own thread. */
 void troupe__returns_put(struct troupe__returns *r, void *p,
 			 struct troupe__box *box);

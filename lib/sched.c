@@ -439,11 +439,13 @@ static void park(troupe *rt, struct troupe__worker *w)
 		atomic_store(&s->depot_watched, false);
 }
 
-/* Frees what w keeps of its own: task blocks, retired objects.  True if
- * there were objects (their grace period took a while). */
+/* Frees what w keeps of its own: task blocks (on their way back, and its
+ * spares), retired objects.  True if there were objects (their grace
+ * period took a while). */
 static bool flush_own(troupe *rt, struct troupe__worker *w)
 {
 	troupe__returns_flush(&w->returns);
+	troupe__box_free_spares();
 	return troupe__objtab_flush_worker(rt, w);
 }
 
