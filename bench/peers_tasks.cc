@@ -19,6 +19,7 @@
 #include <cstring>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <pthread.h>
@@ -35,6 +36,12 @@
 namespace
 {
 
+double median(std::vector<double> v)
+{
+	std::sort(v.begin(), v.end());
+	return v[v.size() / 2];
+}
+
 // Median of k timings of f() (seconds).  Used for the peers a troupe row is
 // compared with: measured once per process run, before the row's runtime
 // exists, so neither pool competes with the other for the CPUs.
@@ -46,8 +53,7 @@ template <class F> double median_seconds(int k, F &&f)
 		f();
 		t.push_back(seconds_since(t0));
 	}
-	std::sort(t.begin(), t.end());
-	return t[t.size() / 2];
+	return median(std::move(t));
 }
 
 // The ratios with TBB are of medians of runs taken in turns: a troupe
@@ -72,12 +78,6 @@ template <class F> double time_peer(benchmark::State &state, F &&f)
 	let_pools_idle();
 	state.ResumeTiming();
 	return t;
-}
-
-double median(std::vector<double> v)
-{
-	std::sort(v.begin(), v.end());
-	return v[v.size() / 2];
 }
 
 // -------------------------------------------- 1,000,000 empty tasks
@@ -570,8 +570,7 @@ void sumsq_troupe(benchmark::State &state)
 			return;
 		}
 	}
-	std::sort(ts.begin(), ts.end());
-	double t = ts[ts.size() / 2];
+	double t = median(std::move(ts));
 	double speedup = base / t;
 	state.counters["median_s"] = t;
 	state.counters["seq_s"] = base;

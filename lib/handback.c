@@ -124,8 +124,9 @@ static void keep_or_free(void *p)
 		free_block(p);
 }
 
-/* The owner takes back a list of arrays of its own blocks. */
-static void free_own(struct troupe__handback *list)
+/* The owner takes back a list of arrays of its own blocks: spares kept,
+ * the rest freed. */
+static void take_back(struct troupe__handback *list)
 {
 	while (list != NULL) {
 		struct troupe__handback *next = list->next;
@@ -137,8 +138,7 @@ static void free_own(struct troupe__handback *list)
 	}
 }
 
-/* The thread's spares go back to the allocator. */
-static void free_spares(void)
+void troupe__box_free_spares(void)
 {
 	for (unsigned c = 1; c < CLASSES; c++) {
 		for (unsigned i = 0; i < spare_n[c]; i++)
@@ -155,7 +155,7 @@ static __attribute__((noinline)) void drain(struct troupe__box *b)
 {
 	/* Acquire: pairs with the returners' pushes, so the blocks' last
 	 * uses happen before these frees. */
-	free_own(
+	take_back(
 		atomic_exchange_explicit(&b->head, NULL, memory_order_acquire));
 }
 
@@ -172,15 +172,10 @@ void troupe__box_drain(void)
 		drain_if(my_box);
 }
 
-void troupe__box_free_spares(void)
-{
-	free_spares();
-}
-
 /* Frees a block of the calling thread's own box. */
 static inline void free_own_block(void *p)
 {
-	troupe__free(untag(p));
+	troupe__free(p);
 	my_lent--;
 }
 
@@ -265,7 +260,7 @@ static void hand_back(struct troupe__handback *h)
 	struct troupe__box *b = h->box;
 	if (b == my_box) {
 		h->next = NULL;
-		free_own(h);
+		take_back(h);
 		return;
 	}
 	struct troupe__handback *head =
@@ -352,16 +347,9 @@ void troupe__box_thread_exit(void)
 	if (b == NULL)
 		return;
 	my_box = NULL;
-	free_spares();
-	/* Nothing is kept from here on: with no spare array, keep_or_free
-	 * would make one only to free it. */
-	for (struct troupe__handback *h = atomic_exchange_explicit(
-		     &b->head, CLOSED, memory_order_acq_rel);
-	     h != NULL;) {
-		struct troupe__handback *next = h->next;
-		my_lent -= free_array(h);
-		h = next;
-	}
+	take_back(atomic_exchange_explicit(&b->head, CLOSED,
+					   memory_order_acq_rel));
+	troupe__box_free_spares();
 	long left = my_lent;
 	my_lent = 0;
 	if (atomic_fetch_add_explicit(&b->out, left, memory_order_acq_rel) +

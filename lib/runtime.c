@@ -193,7 +193,9 @@ troupe_err troupe_shutdown(troupe *rt)
 	troupe__thread_enter();
 
 	/* 0. Threads keep no more of the table's slots: one that leaves (or
-	 *    turns to another runtime) from now on needs nothing of rt's. */
+	 *    turns to another runtime) from now on needs nothing of rt's.
+	 *    The depot's spare slots go too, and the table is fitted to what
+	 *    is left, so the sweeps below walk no empty buckets. */
 	troupe__objtab_depot_empty(rt);
 	troupe__objtab_close_slots(&rt->objs);
 	troupe__objtab_fit(rt);
