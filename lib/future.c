@@ -288,12 +288,17 @@ get(troupe *rt, troupe_ref ref, double timeout_s, troupe_value *value,
 	if (take != NULL)
 		value = &v;
 
+	struct troupe__obj *o;
+	troupe_err err;
+	/* A ref the thread keeps for this id (a body's child, say): it holds
+	 * o, so no lookup and no read-side section. */
+	if (troupe__obj_unkeep(rt, ref.id, &o))
+		goto held;
 	/* Fast path: a ready object costs one lookup, no refcount traffic;
 	 * the caller's ref keeps it alive past the read-side section (a take
 	 * drops that ref in the section, and frees after it). */
-	struct troupe__obj *o;
 	troupe__rcu_lock();
-	troupe_err err = troupe__obj_lookup(rt, ref, &o);
+	err = troupe__obj_lookup(rt, ref, &o);
 	if (err == TROUPE_OK && troupe__obj_done(o)) {
 		bool last = false;
 		err = result_of(o, value);
@@ -316,20 +321,30 @@ get(troupe *rt, troupe_ref ref, double timeout_s, troupe_value *value,
 	troupe__rcu_unlock();
 	if (err != TROUPE_OK)
 		return err;
-	if (troupe__stopping(rt) || !enter_blocking(rt)) {
-		troupe__obj_unref(rt, o);
-		return TROUPE_ESHUTDOWN;
+held:
+	if (!troupe__obj_done(o)) {
+		if (timeout_s == 0) {
+			troupe__obj_unref(rt, o);
+			return TROUPE_ETIMEDOUT;
+		}
+		if (troupe__stopping(rt) || !enter_blocking(rt)) {
+			troupe__obj_unref(rt, o);
+			return TROUPE_ESHUTDOWN;
+		}
+		troupe__box_drain(); /* about to wait: take in what came back */
+		await(rt, o, deadline_of(timeout_s));
+		leave_blocking(rt);
 	}
-	troupe__box_drain(); /* about to wait: take in what came back */
-	await(rt, o, deadline_of(timeout_s));
 	err = result_of(o, value);
-	/* A take that read its value drops both refs at once. */
+	/* A take that read its value drops both refs at once; a get keeps
+	 * its ref for the release that usually follows on this thread. */
 	if (err == TROUPE_OK && take != NULL &&
 	    (err = take(value, out)) == TROUPE_OK)
 		err = troupe__obj_unref_release(rt, o, ref.id);
+	else if (err == TROUPE_OK && take == NULL)
+		troupe__obj_keep(rt, o, ref.id);
 	else
 		troupe__obj_unref(rt, o);
-	leave_blocking(rt);
 	return err;
 }
 

@@ -262,6 +262,18 @@ static void tag_release(unsigned tag)
 #define DEPOT_AGE_NS 1000000000
 #define SLOT_GEN_MAX 255 /* the last generation: 8 bits of the id */
 
+/* Runtime refs a thread keeps for ids it will likely get or release soon
+ * (troupe__obj_keep, troupe__obj_new_kept): a stack, so that a body's
+ * entries sit above its caller's and go when it returns (troupe__kept_leave).
+ * A release or get looks at the top KEPT_LOOK entries only. */
+#define KEPT 256
+#define KEPT_LOOK 8
+
+struct kept {
+	uint64_t id;
+	struct troupe__obj *o; /* NULL: a hole, popped when it comes on top */
+};
+
 struct troupe__slot_cache {
 	/* The bound runtime; NULL once unbound.  Written under slots_lock,
 	 * read without it by the owning thread. */
@@ -269,10 +281,19 @@ struct troupe__slot_cache {
 	struct troupe__slot_cache *prev, *next; /* under slots_lock */
 	struct troupe__obj *head; /* through retired_next; owner only */
 	unsigned n;
+	/* Objects of the bound runtime the thread holds a runtime ref on,
+	 * each for the id it was made or got by; owner only, and under
+	 * slots_lock when unbinding. */
+	unsigned nkept;
+	struct kept kept[KEPT];
 };
 
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 static TROUPE__TLS struct troupe__slot_cache *slot_cache;
+/* The kept stack's floor for the body running on this thread (entries
+ * below it are its callers'), and how many bodies run here. */
+static TROUPE__TLS unsigned kept_base;
+static TROUPE__TLS unsigned kept_bodies;
 
 static void unlink_obj(troupe *rt, struct troupe__obj *o);
 static struct troupe__obj *unlink_chain(troupe *rt, struct troupe__obj *head);
@@ -517,6 +538,13 @@ static void slots_unbind_locked(struct troupe__slot_cache *c)
 	troupe *rt = atomic_load_explicit(&c->rt, memory_order_relaxed);
 	if (rt != NULL) {
 		struct troupe__objtab *t = &rt->objs;
+		/* Kept refs go first: an object they were the last of comes
+		 * to c (still bound) or leaves the table, as any other. */
+		while (c->nkept > 0) {
+			struct troupe__obj *o = c->kept[--c->nkept].o;
+			if (o != NULL)
+				troupe__obj_unref(rt, o);
+		}
 		if (c->head != NULL)
 			retire_chain(rt, c->head, unlink_chain(rt, c->head),
 				     c->n);
@@ -528,6 +556,10 @@ static void slots_unbind_locked(struct troupe__slot_cache *c)
 			c->next->prev = c->prev;
 		atomic_store_explicit(&c->rt, NULL, memory_order_relaxed);
 	}
+	/* Unbound by shutdown (rt NULL): the table frees what was kept.
+	 * (c is the calling thread's: its bodies' floors start again.) */
+	c->nkept = 0;
+	kept_base = 0;
 	c->head = NULL;
 	c->n = 0;
 }
@@ -1198,6 +1230,140 @@ troupe_err troupe__handle_retain(troupe *rt, uint64_t id, uint8_t kind)
 	return err;
 }
 
+/* ------------------------------------------------------------ kept refs */
+
+static void kept_push(struct troupe__slot_cache *c, struct troupe__obj *o,
+		      uint64_t id)
+{
+	c->kept[c->nkept++] = (struct kept){id, o};
+}
+
+/* Empties k, one of c's entries; when it was on top, pops the holes it
+ * uncovers too (down to the body's floor). */
+static void kept_clear(struct troupe__slot_cache *c, struct kept *k)
+{
+	k->o = NULL;
+	if (k != &c->kept[c->nkept - 1])
+		return;
+	do
+		c->nkept--;
+	while (c->nkept > kept_base && c->kept[c->nkept - 1].o == NULL);
+}
+
+struct troupe__obj *troupe__obj_new_kept(troupe *rt)
+{
+	struct troupe__slot_cache *c = slots_bound(rt);
+	if (kept_bodies == 0 || c == NULL || c->nkept == KEPT)
+		return troupe__obj_new(rt, 1);
+	/* Made with the kept ref; making it leaves c bound (it binds only a
+	 * thread whose cache is not). */
+	struct troupe__obj *o = c->head != NULL ? slot_reuse(c, 2) :
+						  obj_new_slow(rt, 2);
+	if (o != NULL)
+		kept_push(c, o,
+			  atomic_load_explicit(&o->id, memory_order_relaxed));
+	return o;
+}
+
+/* Drops the kept refs of the running body (all, outside bodies). */
+static void kept_drop(troupe *rt, struct troupe__slot_cache *c)
+{
+	while (c->nkept > kept_base) {
+		struct troupe__obj *o = c->kept[--c->nkept].o;
+		if (o != NULL && rt != NULL)
+			troupe__obj_unref(rt, o);
+	}
+}
+
+void troupe__obj_keep(troupe *rt, struct troupe__obj *o, uint64_t id)
+{
+	struct troupe__slot_cache *c = slots_bound(rt);
+	/* Only a resolved value that is its own few bytes: a kept ref must
+	 * not hold a buffer its last release would have freed. */
+	if (c == NULL || !troupe__obj_done(o) || o->free_fn != NULL) {
+		troupe__obj_unref(rt, o);
+		return;
+	}
+	/* Full of refs nobody came back for (released on other threads,
+	 * say): they go, rather than keeping stops for good. */
+	if (c->nkept == KEPT)
+		kept_drop(rt, c);
+	if (c->nkept == KEPT) {
+		troupe__obj_unref(rt, o);
+		return;
+	}
+	kept_push(c, o, id);
+}
+
+/* The entry for id among the top few of c's, or NULL. */
+static struct kept *kept_find(struct troupe__slot_cache *c, uint64_t id)
+{
+	/* A hole's id is left as it was: its o tells. */
+	struct kept *low =
+		c->kept + (c->nkept > KEPT_LOOK ? c->nkept - KEPT_LOOK : 0);
+	for (struct kept *k = c->kept + c->nkept; k-- > low;)
+		if (k->id == id)
+			return k->o != NULL ? k : NULL;
+	return NULL;
+}
+
+bool troupe__obj_unkeep(troupe *rt, uint64_t id, struct troupe__obj **out)
+{
+	struct troupe__slot_cache *c = slots_bound(rt);
+	struct kept *k = c != NULL ? kept_find(c, id) : NULL;
+	/* The kept ref holds the slot to id's generation; whether the caller
+	 * still holds a ref is for the table path to say (ESTALE).  Acquire,
+	 * as a lookup: the caller may have learnt id from another thread. */
+	if (k == NULL ||
+	    !refs_name(atomic_load_explicit(&k->o->refs, memory_order_acquire),
+		       id))
+		return false;
+	*out = k->o;
+	kept_clear(c, k);
+	return true;
+}
+
+unsigned troupe__kept_enter(void)
+{
+	unsigned outer = kept_base;
+	struct troupe__slot_cache *c = slot_cache;
+	kept_base = c != NULL ? c->nkept : 0;
+	kept_bodies++;
+	return outer;
+}
+
+void troupe__kept_leave(unsigned outer)
+{
+	struct troupe__slot_cache *c = slot_cache;
+	if (c != NULL && c->nkept != kept_base) {
+		/* The entries are of whatever runtime c is bound to now (a body
+		 * may have turned the thread to another); none once shutdown
+		 * unbound it: then the table frees their objects. */
+		troupe *rt = atomic_load_explicit(&c->rt, memory_order_relaxed);
+		kept_drop(rt, c);
+		if (rt == NULL)
+			c->nkept = 0;
+	}
+	kept_bodies--;
+	kept_base = c != NULL && outer > c->nkept ? c->nkept : outer;
+}
+
+/* The caller's release of id when the thread keeps a runtime ref for it:
+ * both refs go in one step, and the kept ref is what keeps o in place
+ * meanwhile, so no lookup and no read-side section.  False: nothing kept
+ * for id. */
+static bool release_kept(troupe *rt, struct troupe__slot_cache *c, uint64_t id,
+			 troupe_err *err)
+{
+	struct kept *k = kept_find(c, id);
+	if (k == NULL)
+		return false;
+	struct troupe__obj *o = k->o;
+	kept_clear(c, k);
+	*err = troupe__obj_unref_release(rt, o, id);
+	return true;
+}
+
 troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind)
 {
 	struct troupe__obj *o;
@@ -1209,8 +1375,12 @@ troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind)
 	/* The thread's cache if it is bound to rt already: binding takes a
 	 * lock, so not in the section (done after, below). */
 	struct troupe__slot_cache *c = slots_bound(rt);
+	troupe_err err;
+	if (c != NULL && kind == TROUPE__OBJ_VALUE &&
+	    release_kept(rt, c, id, &err))
+		return err;
 	troupe__rcu_lock();
-	troupe_err err = handle_lookup(rt, id, kind, &o);
+	err = handle_lookup(rt, id, kind, &o);
 	if (err != TROUPE_OK || kind != TROUPE__OBJ_VALUE) {
 		troupe__rcu_unlock();
 		/* The caller's handle keeps o alive outside the section; an

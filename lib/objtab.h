@@ -215,6 +215,32 @@ void troupe__obj_unref(troupe *rt, struct troupe__obj *o);
 troupe_err troupe__handle_retain(troupe *rt, uint64_t id, uint8_t kind);
 troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind);
 
+/* Kept refs: runtime refs a thread holds for ids it will likely get or
+ * release soon, so that those calls find the object without a lookup or a
+ * read-side section (a get of a kept id keeps no ref of its own: it takes
+ * the kept one; a release drops both in one step).  A stack per thread,
+ * of the runtime its slot cache is bound to: a body's entries sit above
+ * its caller's and are dropped when it returns; all are at thread exit or
+ * when the thread turns to another runtime, and shutdown forgets them (the
+ * table frees the objects).  Owner thread only; outside read-side
+ * sections. */
+
+/* troupe__obj_new(rt, 1) for a task's one result, with one more runtime
+ * ref for the thread to keep when it runs a body (troupe__kept_leave drops
+ * what is left when the body returns) and has room. */
+struct troupe__obj *troupe__obj_new_kept(troupe *rt);
+/* A getter done with o hands over the runtime ref it held for id: kept if
+ * o resolved to a value that is its own few bytes (a kept ref must not
+ * hold a buffer), else dropped. */
+void troupe__obj_keep(troupe *rt, struct troupe__obj *o, uint64_t id);
+/* Takes the kept ref for id, if the thread keeps one near the top of its
+ * stack and id still names a live object: the caller now holds it. */
+bool troupe__obj_unkeep(troupe *rt, uint64_t id, struct troupe__obj **o);
+/* Around a body: returns the caller's floor, to give back to leave, which
+ * drops the refs the body kept. */
+unsigned troupe__kept_enter(void);
+void troupe__kept_leave(unsigned outer);
+
 /* Frees the calling thread's lookup hints and gives its cached slots back
  * to their table (runtime.c, at thread exit). */
 void troupe__objtab_thread_exit(void);

@@ -163,10 +163,12 @@ enum troupe__outcome troupe__task_invoke(troupe *rt, struct troupe__task *t,
 					  : (uint64_t)1 << 62 | ++body_seq;
 	/* Shutdown may have resolved our refs already: then do not run. */
 	if (t->nret == 0 || !troupe__obj_done(t->rets[0])) {
+		unsigned kept = troupe__kept_enter();
 		if (t->self != NULL)
 			t->method(rt, &ctx, state, t->args, t->nargs);
 		else
 			t->fn(rt, &ctx, t->args, t->nargs);
+		troupe__kept_leave(kept);
 	}
 	tls_body_caller = outer;
 	release_args(rt, t);
@@ -496,13 +498,21 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 	}
 
 	unsigned made = 0;
-	if (err == TROUPE_OK)
+	if (err == TROUPE_OK && nret == 1) {
+		/* One ref for the caller, one for the producer, and in a body
+		 * one the thread keeps for the get or release that likely
+		 * follows (troupe__obj_new_kept). */
+		if ((t->rets[0] = troupe__obj_new_kept(rt)) == NULL)
+			err = TROUPE_ENOMEM;
+		else
+			made = 1;
+	} else if (err == TROUPE_OK) {
 		for (; made < nret; made++)
-			/* One ref for the caller, one for the producer. */
 			if ((t->rets[made] = troupe__obj_new(rt, 1)) == NULL) {
 				err = TROUPE_ENOMEM;
 				break;
 			}
+	}
 	if (err == TROUPE_OK && nret > 0) {
 		/* Shutdown has begun: back out, so nothing is left pending.
 		 * (The contract keeps application threads' calls from

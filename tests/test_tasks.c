@@ -832,6 +832,144 @@ static void *open_gate_later(void *arg)
 	return NULL;
 }
 
+/* ---------------------------------------- refs a body's thread keeps */
+
+/* Body: returns 8 bytes it owns (an i64 of 77) that owned_free frees. */
+static void owned_i64_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
+			 size_t nargs)
+{
+	(void)rt, (void)args, (void)nargs;
+	int64_t *p = malloc(sizeof *p);
+	if (p == NULL) {
+		troupe_fail(ctx, "no memory");
+		return;
+	}
+	*p = 77;
+	if (troupe_return_owned(ctx, 0, p, sizeof *p, owned_free) != TROUPE_OK)
+		free(p);
+}
+
+static atomic_int kept_errors;
+
+#define KEPT_CHECK(cond)                                                       \
+	do {                                                                   \
+		if (!(cond)) {                                                 \
+			print_error("%s:%d: %s\n", __FILE__, __LINE__, #cond); \
+			atomic_fetch_add(&kept_errors, 1);                     \
+		}                                                              \
+	} while (0)
+
+#define KEPT_CHILDREN 600 /* more than a thread keeps refs for */
+
+/* Body: args[0] a struct test_gate * (closed).  Gets and releases its
+ * children in the ways a thread keeping refs for them must get right, and
+ * returns the id of a child holding an owned value, handing that ref to
+ * its caller. */
+static void kept_parent_fn(troupe *rt, troupe_ctx *ctx,
+			   const troupe_value *args, size_t nargs)
+{
+	(void)nargs;
+	troupe_ref r, refs[KEPT_CHILDREN];
+	int64_t v = 0;
+
+	/* An owned value goes at its release, not when the body returns. */
+	int freed = atomic_load(&owned_freed);
+	KEPT_CHECK(troupe_submit(rt, owned_i64_fn, NULL, 0, NULL, &r) ==
+		   TROUPE_OK);
+	KEPT_CHECK(troupe_get_i64(rt, r, -1, &v) == TROUPE_OK && v == 77);
+	KEPT_CHECK(atomic_load(&owned_freed) == freed);
+	KEPT_CHECK(troupe_release(rt, r) == TROUPE_OK);
+	/* (A worker that ran the child may still hold it for a moment.) */
+	double deadline = test_now_s() + TEST_HANG_S;
+	while (atomic_load(&owned_freed) != freed + 1 &&
+	       test_now_s() < deadline)
+		test_sleep_ms(1);
+	KEPT_CHECK(atomic_load(&owned_freed) == freed + 1);
+
+	/* Released once; the second release and a later get are refused. */
+	troupe_arg a = TROUPE_I64(5);
+	KEPT_CHECK(troupe_submit(rt, sum_fn, &a, 1, NULL, &r) == TROUPE_OK);
+	KEPT_CHECK(troupe_get_i64(rt, r, -1, &v) == TROUPE_OK && v == 5);
+	KEPT_CHECK(troupe_get_i64(rt, r, -1, &v) == TROUPE_OK && v == 5);
+	KEPT_CHECK(troupe_release(rt, r) == TROUPE_OK);
+	KEPT_CHECK(troupe_release(rt, r) == TROUPE_ESTALE);
+	KEPT_CHECK(troupe_get(rt, r, 0, NULL) == TROUPE_ESTALE);
+
+	/* A retained ref: each release drops one, then none is left. */
+	KEPT_CHECK(troupe_submit(rt, sum_fn, &a, 1, NULL, &r) == TROUPE_OK);
+	KEPT_CHECK(troupe_retain(rt, r) == TROUPE_OK);
+	KEPT_CHECK(troupe_release(rt, r) == TROUPE_OK);
+	KEPT_CHECK(troupe_take_i64(rt, r, -1, &v) == TROUPE_OK && v == 5);
+	KEPT_CHECK(troupe_release(rt, r) == TROUPE_ESTALE);
+
+	/* Not ready yet, no wait: ETIMEDOUT, and the ref still works. */
+	struct test_gate *g = test_ptr_of(&args[0]);
+	KEPT_CHECK(test_submit_gate(rt, g, &r) == TROUPE_OK);
+	deadline = test_now_s() + TEST_HANG_S;
+	while (atomic_load(&g->started) == 0 && test_now_s() < deadline)
+		test_sleep_ms(1);
+	KEPT_CHECK(troupe_get(rt, r, 0, NULL) == TROUPE_ETIMEDOUT);
+	atomic_store(&g->open, 1);
+	KEPT_CHECK(troupe_get_i64(rt, r, -1, &v) == TROUPE_OK && v == 7);
+	KEPT_CHECK(troupe_release(rt, r) == TROUPE_OK);
+	KEPT_CHECK(troupe_release(rt, r) == TROUPE_ESTALE);
+
+	/* More children than refs kept, got in order and in reverse. */
+	for (int pass = 0; pass < 2; pass++) {
+		for (int i = 0; i < KEPT_CHILDREN; i++) {
+			troupe_arg ai = TROUPE_I64(i);
+			KEPT_CHECK(troupe_submit(rt, sum_fn, &ai, 1, NULL,
+						 &refs[i]) == TROUPE_OK);
+		}
+		for (int k = 0; k < KEPT_CHILDREN; k++) {
+			int i = pass == 0 ? k : KEPT_CHILDREN - 1 - k;
+			KEPT_CHECK(troupe_get_i64(rt, refs[i], -1, &v) ==
+					   TROUPE_OK &&
+				   v == i);
+			KEPT_CHECK(troupe_release(rt, refs[i]) == TROUPE_OK);
+		}
+	}
+
+	/* Handed to the caller, unread here: the body's own hold on it must
+	 * not outlive the body. */
+	KEPT_CHECK(troupe_submit(rt, owned_i64_fn, NULL, 0, NULL, &r) ==
+		   TROUPE_OK);
+	troupe_return_i64(ctx, (int64_t)r.id);
+}
+
+/* A body's thread keeps refs for the children it submits and the values it
+ * gets, so that the get and release after them skip the object table: what
+ * a caller sees must not change — values, refusals of a second release,
+ * owned values freed at the last release, refs handed on. */
+static void kept_refs_in_bodies(void **state)
+{
+	struct test_fixture *f = *state;
+	troupe *rt = f->rt;
+	atomic_store(&kept_errors, 0);
+	atomic_store(&owned_freed, 0);
+	struct test_gate gate = {0};
+	struct test_gate *gp = &gate;
+	troupe_arg a = TEST_PTR_ARG(gp);
+	troupe_ref parent;
+	assert_int_equal(troupe_submit(rt, kept_parent_fn, &a, 1, NULL,
+				       &parent),
+			 TROUPE_OK);
+	int64_t id = 0;
+	assert_int_equal(troupe_get_i64(rt, parent, -1, &id), TROUPE_OK);
+	assert_int_equal(atomic_load(&kept_errors), 0);
+	assert_int_equal(atomic_load(&owned_freed), 1);
+
+	troupe_ref child = {(uint64_t)id};
+	int64_t v = 0;
+	assert_int_equal(troupe_get_i64(rt, child, -1, &v), TROUPE_OK);
+	assert_int_equal(v, 77);
+	assert_int_equal(troupe_release(rt, child), TROUPE_OK);
+	TEST_WAIT_UNTIL(atomic_load(&owned_freed) == 2);
+	assert_int_equal(atomic_load(&owned_freed), 2);
+	assert_int_equal(troupe_release(rt, child), TROUPE_ESTALE);
+	assert_int_equal(troupe_release(rt, parent), TROUPE_OK);
+}
+
 /* troupe_take_i64 / _f64: the value, then the ref is gone; a retained ref
  * stays; every error leaves the caller's ref held. */
 static void take_contract(void **state)
@@ -1620,6 +1758,8 @@ int main(void)
 		cmocka_unit_test(fib_one_worker),
 		cmocka_unit_test(fib_two_workers),
 		cmocka_unit_test(take_in_bodies),
+		cmocka_unit_test_setup_teardown(kept_refs_in_bodies, setup,
+						test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			outside_body_children_run_on_pool, setup,
 			test_fixture_teardown),
