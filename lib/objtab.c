@@ -283,17 +283,13 @@ struct troupe__slot_cache {
 	unsigned n;
 	/* Objects of the bound runtime the thread holds a runtime ref on,
 	 * each for the id it was made or got by; owner only, and under
-	 * slots_lock when unbinding. */
-	unsigned nkept;
+	 * slots_lock when unbinding; troupe__kept_n of them are in use. */
 	struct kept kept[KEPT];
 };
 
 static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 static TROUPE__TLS struct troupe__slot_cache *slot_cache;
-/* The kept stack's floor for the body running on this thread (entries
- * below it are its callers'), and how many bodies run here. */
-static TROUPE__TLS unsigned kept_base;
-static TROUPE__TLS unsigned kept_bodies;
+TROUPE__TLS unsigned troupe__kept_n, troupe__kept_base, troupe__kept_bodies;
 
 static void unlink_obj(troupe *rt, struct troupe__obj *o);
 static struct troupe__obj *unlink_chain(troupe *rt, struct troupe__obj *head);
@@ -540,8 +536,8 @@ static void slots_unbind_locked(struct troupe__slot_cache *c)
 		struct troupe__objtab *t = &rt->objs;
 		/* Kept refs go first: an object they were the last of comes
 		 * to c (still bound) or leaves the table, as any other. */
-		while (c->nkept > 0) {
-			struct troupe__obj *o = c->kept[--c->nkept].o;
+		while (troupe__kept_n > 0) {
+			struct troupe__obj *o = c->kept[--troupe__kept_n].o;
 			if (o != NULL)
 				troupe__obj_unref(rt, o);
 		}
@@ -558,8 +554,8 @@ static void slots_unbind_locked(struct troupe__slot_cache *c)
 	}
 	/* Unbound by shutdown (rt NULL): the table frees what was kept.
 	 * (c is the calling thread's: its bodies' floors start again.) */
-	c->nkept = 0;
-	kept_base = 0;
+	troupe__kept_n = 0;
+	troupe__kept_base = 0;
 	c->head = NULL;
 	c->n = 0;
 }
@@ -1235,7 +1231,7 @@ troupe_err troupe__handle_retain(troupe *rt, uint64_t id, uint8_t kind)
 static void kept_push(struct troupe__slot_cache *c, struct troupe__obj *o,
 		      uint64_t id)
 {
-	c->kept[c->nkept++] = (struct kept){id, o};
+	c->kept[troupe__kept_n++] = (struct kept){id, o};
 }
 
 /* Empties k, one of c's entries; when it was on top, pops the holes it
@@ -1243,17 +1239,18 @@ static void kept_push(struct troupe__slot_cache *c, struct troupe__obj *o,
 static void kept_clear(struct troupe__slot_cache *c, struct kept *k)
 {
 	k->o = NULL;
-	if (k != &c->kept[c->nkept - 1])
+	if (k != &c->kept[troupe__kept_n - 1])
 		return;
 	do
-		c->nkept--;
-	while (c->nkept > kept_base && c->kept[c->nkept - 1].o == NULL);
+		troupe__kept_n--;
+	while (troupe__kept_n > troupe__kept_base &&
+	       c->kept[troupe__kept_n - 1].o == NULL);
 }
 
-struct troupe__obj *troupe__obj_new_kept(troupe *rt)
+struct troupe__obj *troupe__obj_new_in_body(troupe *rt)
 {
 	struct troupe__slot_cache *c = slots_bound(rt);
-	if (kept_bodies == 0 || c == NULL || c->nkept == KEPT)
+	if (c == NULL || troupe__kept_n == KEPT)
 		return troupe__obj_new(rt, 1);
 	/* Made with the kept ref; making it leaves c bound (it binds only a
 	 * thread whose cache is not). */
@@ -1268,8 +1265,8 @@ struct troupe__obj *troupe__obj_new_kept(troupe *rt)
 /* Drops the kept refs of the running body (all, outside bodies). */
 static void kept_drop(troupe *rt, struct troupe__slot_cache *c)
 {
-	while (c->nkept > kept_base) {
-		struct troupe__obj *o = c->kept[--c->nkept].o;
+	while (troupe__kept_n > troupe__kept_base) {
+		struct troupe__obj *o = c->kept[--troupe__kept_n].o;
 		if (o != NULL && rt != NULL)
 			troupe__obj_unref(rt, o);
 	}
@@ -1286,9 +1283,9 @@ void troupe__obj_keep(troupe *rt, struct troupe__obj *o, uint64_t id)
 	}
 	/* Full of refs nobody came back for (released on other threads,
 	 * say): they go, rather than keeping stops for good. */
-	if (c->nkept == KEPT)
+	if (troupe__kept_n == KEPT)
 		kept_drop(rt, c);
-	if (c->nkept == KEPT) {
+	if (troupe__kept_n == KEPT) {
 		troupe__obj_unref(rt, o);
 		return;
 	}
@@ -1300,14 +1297,15 @@ static struct kept *kept_find(struct troupe__slot_cache *c, uint64_t id)
 {
 	/* A hole's id is left as it was: its o tells. */
 	struct kept *low =
-		c->kept + (c->nkept > KEPT_LOOK ? c->nkept - KEPT_LOOK : 0);
-	for (struct kept *k = c->kept + c->nkept; k-- > low;)
+		c->kept +
+		(troupe__kept_n > KEPT_LOOK ? troupe__kept_n - KEPT_LOOK : 0);
+	for (struct kept *k = c->kept + troupe__kept_n; k-- > low;)
 		if (k->id == id)
 			return k->o != NULL ? k : NULL;
 	return NULL;
 }
 
-bool troupe__obj_unkeep(troupe *rt, uint64_t id, struct troupe__obj **out)
+bool troupe__kept_take(troupe *rt, uint64_t id, struct troupe__obj **out)
 {
 	struct troupe__slot_cache *c = slots_bound(rt);
 	struct kept *k = c != NULL ? kept_find(c, id) : NULL;
@@ -1323,29 +1321,16 @@ bool troupe__obj_unkeep(troupe *rt, uint64_t id, struct troupe__obj **out)
 	return true;
 }
 
-unsigned troupe__kept_enter(void)
+void troupe__kept_drop_body(void)
 {
-	unsigned outer = kept_base;
+	/* The entries are of whatever runtime the thread's cache is bound to
+	 * now (a body may have turned the thread to another); none once
+	 * shutdown unbound it: then the table frees their objects. */
 	struct troupe__slot_cache *c = slot_cache;
-	kept_base = c != NULL ? c->nkept : 0;
-	kept_bodies++;
-	return outer;
-}
-
-void troupe__kept_leave(unsigned outer)
-{
-	struct troupe__slot_cache *c = slot_cache;
-	if (c != NULL && c->nkept != kept_base) {
-		/* The entries are of whatever runtime c is bound to now (a body
-		 * may have turned the thread to another); none once shutdown
-		 * unbound it: then the table frees their objects. */
-		troupe *rt = atomic_load_explicit(&c->rt, memory_order_relaxed);
-		kept_drop(rt, c);
-		if (rt == NULL)
-			c->nkept = 0;
-	}
-	kept_bodies--;
-	kept_base = c != NULL && outer > c->nkept ? c->nkept : outer;
+	troupe *rt = atomic_load_explicit(&c->rt, memory_order_relaxed);
+	kept_drop(rt, c);
+	if (rt == NULL)
+		troupe__kept_n = 0;
 }
 
 /* The caller's release of id when the thread keeps a runtime ref for it:
@@ -1376,7 +1361,7 @@ troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind)
 	 * lock, so not in the section (done after, below). */
 	struct troupe__slot_cache *c = slots_bound(rt);
 	troupe_err err;
-	if (c != NULL && kind == TROUPE__OBJ_VALUE &&
+	if (troupe__kept_n != 0 && c != NULL && kind == TROUPE__OBJ_VALUE &&
 	    release_kept(rt, c, id, &err))
 		return err;
 	troupe__rcu_lock();

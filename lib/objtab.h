@@ -39,6 +39,7 @@
 #include <urcu/rculfhash.h>
 
 #include "sched.h"
+#include "tls.h"
 
 struct troupe__task;
 struct troupe__obj;
@@ -225,21 +226,54 @@ troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind);
  * table frees the objects).  Owner thread only; outside read-side
  * sections. */
 
+/* How many entries the thread's stack holds; the floor of the body running
+ * on it (entries below are its callers'); how many bodies run on it. */
+extern TROUPE__TLS unsigned troupe__kept_n, troupe__kept_base,
+	troupe__kept_bodies;
+
+struct troupe__obj *troupe__obj_new_in_body(troupe *rt);
+
 /* troupe__obj_new(rt, 1) for a task's one result, with one more runtime
  * ref for the thread to keep when it runs a body (troupe__kept_leave drops
  * what is left when the body returns) and has room. */
-struct troupe__obj *troupe__obj_new_kept(troupe *rt);
+static inline struct troupe__obj *troupe__obj_new_kept(troupe *rt)
+{
+	return troupe__kept_bodies != 0 ? troupe__obj_new_in_body(rt) :
+					  troupe__obj_new(rt, 1);
+}
 /* A getter done with o hands over the runtime ref it held for id: kept if
  * o resolved to a value that is its own few bytes (a kept ref must not
  * hold a buffer), else dropped. */
 void troupe__obj_keep(troupe *rt, struct troupe__obj *o, uint64_t id);
+bool troupe__kept_take(troupe *rt, uint64_t id, struct troupe__obj **o);
+void troupe__kept_drop_body(void);
+
 /* Takes the kept ref for id, if the thread keeps one near the top of its
  * stack and id still names a live object: the caller now holds it. */
-bool troupe__obj_unkeep(troupe *rt, uint64_t id, struct troupe__obj **o);
-/* Around a body: returns the caller's floor, to give back to leave, which
- * drops the refs the body kept. */
-unsigned troupe__kept_enter(void);
-void troupe__kept_leave(unsigned outer);
+static inline bool troupe__obj_unkeep(troupe *rt, uint64_t id,
+				      struct troupe__obj **o)
+{
+	return troupe__kept_n != 0 && troupe__kept_take(rt, id, o);
+}
+
+/* Around a body (inline: every task pays them): enter returns the caller's
+ * floor, to give back to leave, which drops what the body kept. */
+static inline unsigned troupe__kept_enter(void)
+{
+	unsigned outer = troupe__kept_base;
+	troupe__kept_base = troupe__kept_n;
+	troupe__kept_bodies++;
+	return outer;
+}
+
+static inline void troupe__kept_leave(unsigned outer)
+{
+	if (troupe__kept_n != troupe__kept_base)
+		troupe__kept_drop_body();
+	troupe__kept_bodies--;
+	/* A body that turned the thread to another runtime emptied it. */
+	troupe__kept_base = outer < troupe__kept_n ? outer : troupe__kept_n;
+}
 
 /* Frees the calling thread's lookup hints and gives its cached slots back
  * to their table (runtime.c, at thread exit). */
