@@ -802,6 +802,19 @@ static void take_in_bodies(void **state)
 	}
 }
 
+/* Returns 8 bytes the body owns (an i64 of 77) that owned_free frees. */
+static void return_owned_77(troupe_ctx *ctx)
+{
+	int64_t *p = malloc(sizeof *p);
+	if (p == NULL) {
+		troupe_fail(ctx, "no memory");
+		return;
+	}
+	*p = 77;
+	if (troupe_return_owned(ctx, 0, p, sizeof *p, owned_free) != TROUPE_OK)
+		free(p);
+}
+
 /* Body: args[0] a struct test_gate *; once it opens, returns 8 bytes it
  * owns (an i64 of 77) that owned_free frees. */
 static void gated_owned_i64_fn(troupe *rt, troupe_ctx *ctx,
@@ -813,14 +826,7 @@ static void gated_owned_i64_fn(troupe *rt, troupe_ctx *ctx,
 	double deadline = test_now_s() + TEST_HANG_S;
 	while (!atomic_load(&g->open) && test_now_s() < deadline)
 		test_sleep_ms(1);
-	int64_t *p = malloc(sizeof *p);
-	if (p == NULL) {
-		troupe_fail(ctx, "no memory");
-		return;
-	}
-	*p = 77;
-	if (troupe_return_owned(ctx, 0, p, sizeof *p, owned_free) != TROUPE_OK)
-		free(p);
+	return_owned_77(ctx);
 }
 
 /* Opens the gate 20 ms from now, so a take is waiting by then. */
@@ -839,14 +845,7 @@ static void owned_i64_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
 			 size_t nargs)
 {
 	(void)rt, (void)args, (void)nargs;
-	int64_t *p = malloc(sizeof *p);
-	if (p == NULL) {
-		troupe_fail(ctx, "no memory");
-		return;
-	}
-	*p = 77;
-	if (troupe_return_owned(ctx, 0, p, sizeof *p, owned_free) != TROUPE_OK)
-		free(p);
+	return_owned_77(ctx);
 }
 
 static atomic_int kept_errors;
