@@ -291,6 +291,7 @@ static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 static TROUPE__TLS struct troupe__slot_cache *slot_cache;
 TROUPE__TLS unsigned troupe__kept_n, troupe__kept_base, troupe__kept_bodies;
 
+static void kept_drop(troupe *rt, struct troupe__slot_cache *c);
 static void unlink_obj(troupe *rt, struct troupe__obj *o);
 static struct troupe__obj *unlink_chain(troupe *rt, struct troupe__obj *head);
 static void retire_chain(troupe *rt, struct troupe__obj *head,
@@ -534,13 +535,11 @@ static void slots_unbind_locked(struct troupe__slot_cache *c)
 	troupe *rt = atomic_load_explicit(&c->rt, memory_order_relaxed);
 	if (rt != NULL) {
 		struct troupe__objtab *t = &rt->objs;
-		/* Kept refs go first: an object they were the last of comes
-		 * to c (still bound) or leaves the table, as any other. */
-		while (troupe__kept_n > 0) {
-			struct troupe__obj *o = c->kept[--troupe__kept_n].o;
-			if (o != NULL)
-				troupe__obj_unref(rt, o);
-		}
+		/* Kept refs go first, all of them (c is the calling thread's:
+		 * its bodies' floors start again): an object they were the
+		 * last of comes to c (still bound) or leaves the table. */
+		troupe__kept_base = 0;
+		kept_drop(rt, c);
 		if (c->head != NULL)
 			retire_chain(rt, c->head, unlink_chain(rt, c->head),
 				     c->n);
@@ -552,8 +551,7 @@ static void slots_unbind_locked(struct troupe__slot_cache *c)
 			c->next->prev = c->prev;
 		atomic_store_explicit(&c->rt, NULL, memory_order_relaxed);
 	}
-	/* Unbound by shutdown (rt NULL): the table frees what was kept.
-	 * (c is the calling thread's: its bodies' floors start again.) */
+	/* Unbound by shutdown (rt NULL): the table frees what was kept. */
 	troupe__kept_n = 0;
 	troupe__kept_base = 0;
 	c->head = NULL;
@@ -1262,7 +1260,8 @@ struct troupe__obj *troupe__obj_new_in_body(troupe *rt)
 	return o;
 }
 
-/* Drops the kept refs of the running body (all, outside bodies). */
+/* Drops the kept refs of the running body (all, outside bodies); with rt
+ * NULL (unbound by shutdown) only forgets them. */
 static void kept_drop(troupe *rt, struct troupe__slot_cache *c)
 {
 	while (troupe__kept_n > troupe__kept_base) {
@@ -1327,10 +1326,7 @@ void troupe__kept_drop_body(void)
 	 * now (a body may have turned the thread to another); none once
 	 * shutdown unbound it: then the table frees their objects. */
 	struct troupe__slot_cache *c = slot_cache;
-	troupe *rt = atomic_load_explicit(&c->rt, memory_order_relaxed);
-	kept_drop(rt, c);
-	if (rt == NULL)
-		troupe__kept_n = 0;
+	kept_drop(atomic_load_explicit(&c->rt, memory_order_relaxed), c);
 }
 
 /* The caller's release of id when the thread keeps a runtime ref for it:

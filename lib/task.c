@@ -498,21 +498,18 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 	}
 
 	unsigned made = 0;
-	if (err == TROUPE_OK && nret == 1) {
-		/* One ref for the caller, one for the producer, and in a body
-		 * one the thread keeps for the get or release that likely
-		 * follows (troupe__obj_new_kept). */
-		if ((t->rets[0] = troupe__obj_new_kept(rt)) == NULL)
-			err = TROUPE_ENOMEM;
-		else
-			made = 1;
-	} else if (err == TROUPE_OK) {
-		for (; made < nret; made++)
-			if ((t->rets[made] = troupe__obj_new(rt, 1)) == NULL) {
+	if (err == TROUPE_OK)
+		for (; made < nret; made++) {
+			/* One ref for the caller, one for the producer; a body's
+			 * one result gets one more, for the thread to keep for
+			 * the get or release that likely follows. */
+			t->rets[made] = nret == 1 ? troupe__obj_new_kept(rt) :
+						    troupe__obj_new(rt, 1);
+			if (t->rets[made] == NULL) {
 				err = TROUPE_ENOMEM;
 				break;
 			}
-	}
+		}
 	if (err == TROUPE_OK && nret > 0) {
 		/* Shutdown has begun: back out, so nothing is left pending.
 		 * (The contract keeps application threads' calls from
