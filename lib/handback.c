@@ -172,10 +172,14 @@ void troupe__box_drain(void)
 		drain_if(my_box);
 }
 
-/* Frees a block of the calling thread's own box. */
-static inline void free_own_block(void *p)
+/* Takes back a block of the calling thread's own box (box, tagged with
+ * its class): kept as a spare while its class has room, so the next
+ * allocation of its size reuses it while its lines are still in this
+ * core's cache, and with no trip through the allocator either way. */
+static inline void free_own_block(void *p, struct troupe__box *box)
 {
-	troupe__free(p);
+	POISON(p);
+	keep_or_free((void *)((uintptr_t)p | ((uintptr_t)box & CLASS_MASK)));
 	my_lent--;
 }
 
@@ -244,12 +248,11 @@ void *troupe__block_alloc(size_t n, struct troupe__box **box)
 
 void troupe__block_free(void *p, struct troupe__box *box)
 {
-	box = untag_box(box);
-	if (box == my_box) {
-		free_own_block(p);
+	if (untag_box(box) == my_box) {
+		free_own_block(p, box);
 	} else {
 		troupe__free(p);
-		count_off(box, 1);
+		count_off(untag_box(box), 1);
 	}
 }
 
@@ -327,9 +330,8 @@ void troupe__returns_put(struct troupe__returns *r, void *p,
 		returns_put_other(r, p, box);
 		return;
 	}
-	/* Our own block (a task run where it was made): nothing to batch,
-	 * the allocator's local free is cheapest. */
-	free_own_block(p);
+	/* Our own block (a task run where it was made): nothing to batch. */
+	free_own_block(p, box);
 }
 
 void troupe__returns_flush(struct troupe__returns *r)
