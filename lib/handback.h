@@ -62,12 +62,13 @@ void troupe__box_drain(void);
  * Any thread. */
 void troupe__box_free_spares(void);
 
-/* Frees p (from troupe__block_alloc, with its box) at once.  Any thread. */
+/* Gives p (from troupe__block_alloc, with its box) up at once: kept as a
+ * spare when box is the calling thread's own, else freed.  Any thread. */
 void troupe__block_free(void *p, struct troupe__box *box);
 
 /* Puts p aside to go back to box with others (under ASan it is poisoned
- * until then), or frees it at once when box is the calling thread's own
- * (a local free).
+ * until then), or, when box is the calling thread's own, keeps it as a
+ * spare (or frees it when its class has no room).
  * The returns' own thread. */
 void troupe__returns_put(struct troupe__returns *r, void *p,
 			 struct troupe__box *box);
