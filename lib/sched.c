@@ -683,11 +683,16 @@ void troupe__sched_block_end(troupe *rt, struct troupe__worker *w)
 }
 
 /* Drops the deque slots of tasks already run (claimed by a getter) that
- * sit at the bottom of w's deque. */
+ * sit at the bottom of w's deque: at most as many as the running body's
+ * gets claimed in place since its last trim, so a trim with none to find
+ * pops nothing (a pop, and the push back of a task found not run, cost a
+ * fence each).  A body run inside a get counts its own claims: its trims
+ * must not spend its caller's count, nor reset it. */
 static void trim(troupe *rt, struct troupe__worker *w)
 {
 	struct troupe__job *j;
-	while ((j = troupe__deque_pop(&w->dq)) != NULL) {
+	while (w->claimed_in_place > 0 &&
+	       (j = troupe__deque_pop(&w->dq)) != NULL) {
 		/* Acquire: the claim was set by whoever ran it. */
 		if (j->kind != TROUPE__JOB_TASK ||
 		    atomic_load_explicit(
@@ -696,10 +701,14 @@ static void trim(troupe *rt, struct troupe__worker *w)
 			/* Not run yet: it stays queued. */
 			if (troupe__deque_push(&w->dq, j) != 0)
 				run_job(rt, j);
-			return;
+			break;
 		}
+		w->claimed_in_place--;
 		run_job(rt, j); /* claimed already: just votes */
 	}
+	/* What is left was claimed in other queues, or sits above a task
+	 * not run yet: whoever pops it votes. */
+	w->claimed_in_place = 0;
 }
 
 bool troupe__sched_run_inline(troupe *rt, struct troupe__worker *w,
@@ -720,7 +729,11 @@ bool troupe__sched_run_inline(troupe *rt, struct troupe__worker *w,
 	if (troupe__deque_peek(&w->dq) == &t->job) {
 		struct troupe__job *j = troupe__deque_pop(&w->dq);
 		if (j == &t->job && t->rets[0] == o) {
+			/* The body's own gets count their claims apart. */
+			unsigned outer = w->claimed_in_place;
+			w->claimed_in_place = 0;
 			troupe__task_dequeued(rt, t);
+			w->claimed_in_place = outer;
 			trim(rt, w); /* siblings run before it, beneath */
 			return true;
 		}
@@ -731,5 +744,9 @@ bool troupe__sched_run_inline(troupe *rt, struct troupe__worker *w,
 	/* Deeper in a deque (or queued elsewhere): claim it where it is; its
 	 * slot stays, a vote for whoever pops it.  No trim: this worker's
 	 * bottom slot is another task, not run yet. */
-	return troupe__task_run_inline(rt, o);
+	unsigned outer = w->claimed_in_place;
+	w->claimed_in_place = 0;
+	bool ran = troupe__task_run_inline(rt, o);
+	w->claimed_in_place = outer + ran;
+	return ran;
 }

@@ -48,6 +48,10 @@ struct troupe__worker {
 	bool searching;  /* counted in n_searching; own thread only */
 	int blocked;     /* nesting of blocking gets; own thread only */
 	uint64_t rng;    /* victim choice; own thread only */
+	/* Tasks the running body's gets claimed where they sat in a queue
+	 * since its last trim (sched.c): how many slots of run tasks a trim
+	 * may look for at the deque's bottom.  Own thread only. */
+	unsigned claimed_in_place;
 	/* Objects this worker took out of the table, waiting for a batch's
 	 * grace period (objtab.c); own thread only. */
 	struct troupe__obj *retired;
