@@ -711,15 +711,12 @@ static void trim(troupe *rt, struct troupe__worker *w)
 	w->claimed_in_place = 0;
 }
 
-bool troupe__sched_run_inline(troupe *rt, struct troupe__worker *w,
-			      struct troupe__obj *o)
+/* How run_here ran a task, if it did. */
+enum ran_how { NOT_RUN, POPPED, IN_PLACE };
+
+static enum ran_how run_here(troupe *rt, struct troupe__worker *w,
+			     struct troupe__task *t, struct troupe__obj *o)
 {
-	/* Acquire: pairs with the release that published the task. */
-	struct troupe__task *t =
-		atomic_load_explicit(&o->task, memory_order_acquire);
-	if (t == NULL ||
-	    atomic_load_explicit(&o->claim, memory_order_relaxed) != 0)
-		return false;
 	/* The last task this worker queued, as a body's get of the child it
 	 * submitted last finds it: take it off the deque and run it as the
 	 * pool would, so its slot needs no vote and no trim finds it later.
@@ -729,24 +726,35 @@ bool troupe__sched_run_inline(troupe *rt, struct troupe__worker *w,
 	if (troupe__deque_peek(&w->dq) == &t->job) {
 		struct troupe__job *j = troupe__deque_pop(&w->dq);
 		if (j == &t->job && t->rets[0] == o) {
-			/* The body's own gets count their claims apart. */
-			unsigned outer = w->claimed_in_place;
-			w->claimed_in_place = 0;
 			troupe__task_dequeued(rt, t);
-			w->claimed_in_place = outer;
-			trim(rt, w); /* siblings run before it, beneath */
-			return true;
+			return POPPED;
 		}
 		if (j != NULL && troupe__deque_push(&w->dq, j) != 0)
 			run_job(rt, j); /* cannot happen: a slot was free */
-		return false;
+		return NOT_RUN;
 	}
 	/* Deeper in a deque (or queued elsewhere): claim it where it is; its
-	 * slot stays, a vote for whoever pops it.  No trim: this worker's
-	 * bottom slot is another task, not run yet. */
+	 * slot stays, a vote for whoever pops it. */
+	return troupe__task_run_inline(rt, o) ? IN_PLACE : NOT_RUN;
+}
+
+bool troupe__sched_run_inline(troupe *rt, struct troupe__worker *w,
+			      struct troupe__obj *o)
+{
+	/* Acquire: pairs with the release that published the task. */
+	struct troupe__task *t =
+		atomic_load_explicit(&o->task, memory_order_acquire);
+	if (t == NULL ||
+	    atomic_load_explicit(&o->claim, memory_order_relaxed) != 0)
+		return false;
+	/* The body run here counts its own gets' claims (see trim). */
 	unsigned outer = w->claimed_in_place;
 	w->claimed_in_place = 0;
-	bool ran = troupe__task_run_inline(rt, o);
-	w->claimed_in_place = outer + ran;
-	return ran;
+	enum ran_how how = run_here(rt, w, t, o);
+	w->claimed_in_place = outer + (how == IN_PLACE);
+	/* Popped: siblings run before it, beneath, may be trimmed.  Claimed
+	 * in place: the bottom slot is another task, not run yet. */
+	if (how == POPPED)
+		trim(rt, w);
+	return how != NOT_RUN;
 }

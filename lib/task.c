@@ -363,59 +363,6 @@ static void unbuild(troupe *rt, struct troupe__task *t)
 	troupe__task_free(rt, t);
 }
 
-/* The arguments of a task that holds refs or actors: each found and held
- * (in one read-side section), inline ones copied.  Returns where the bytes
- * end; *err says whether every one was found. */
-static char *build_held_args(troupe *rt, struct troupe__task *t,
-			     const troupe_arg *args,
-			     struct troupe__obj **actors, char *p,
-			     troupe_err *err)
-{
-	troupe__rcu_lock();
-	for (size_t i = 0; i < t->nargs && *err == TROUPE_OK; i++) {
-		const void *src = args[i].data;
-		size_t n = args[i].size;
-		struct troupe__obj *o;
-		switch (args[i].kind) {
-		case TROUPE_ARG_REF:
-			*err = troupe__obj_lookup(rt, args[i].ref, &o);
-			if (*err == TROUPE_OK)
-				*err = troupe__obj_ref_id(o, args[i].ref.id);
-			if (*err != TROUPE_OK)
-				continue;
-			struct troupe__argslot *s = &t->slots[t->nrefs++];
-			s->t = t;
-			s->o = o;
-			s->index = (unsigned)i;
-			s->w.wake = arg_ready;
-			continue;
-		case TROUPE_ARG_ACTOR:
-			*err = troupe__actor_lookup_obj(rt, args[i].actor, &o);
-			if (*err == TROUPE_OK)
-				*err = troupe__obj_retain_user(o);
-			if (*err != TROUPE_OK)
-				continue;
-			actors[t->nactors++] = o;
-			src = &args[i].actor.id, n = 8;
-			break;
-		case TROUPE_ARG_I64:
-			src = &args[i].i64, n = 8;
-			break;
-		case TROUPE_ARG_F64:
-			src = &args[i].f64, n = 8;
-			break;
-		default:
-			break;
-		}
-		if (n > 0)
-			memcpy(p, src, n);
-		t->args[i] = (troupe_value){p, n};
-		p += align8(n);
-	}
-	troupe__rcu_unlock();
-	return p;
-}
-
 troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 			      unsigned nret, const char *name,
 			      struct troupe__task **out)
@@ -463,50 +410,86 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 	struct troupe__task *t = troupe__block_alloc(size, &box);
 	if (t == NULL)
 		return TROUPE_ENOMEM;
+	t->box = box;
 	char *p = (char *)(t + 1);
-	/* The arrays follow the header; the held actors (troupe__task_actors)
-	 * follow rets[nret]. */
-	struct troupe__obj **rets = (struct troupe__obj **)p;
-	struct troupe__obj **actors = rets + nret;
-	troupe_value *argv = (troupe_value *)(actors + nactors);
-	struct troupe__argslot *slots =
-		(struct troupe__argslot *)(argv + nargs);
-	p = (char *)(slots + nrefs);
-	*t = (struct troupe__task){
-		.job.kind = TROUPE__JOB_TASK,
-		.nret = nret,
-		.nargs = (unsigned)nargs,
-		.rets = rets,
-		.args = argv,
-		.slots = slots,
-		.box = box,
-	};
+	t->rets = (struct troupe__obj **)p;
+	p += nret * sizeof(struct troupe__obj *);
+	/* The held actors (troupe__task_actors) follow rets[nret]: nret is
+	 * set now, before rets are made, so that holds. */
+	t->nret = nret;
+	struct troupe__obj **actors = (struct troupe__obj **)p;
+	p += nactors * sizeof(struct troupe__obj *);
+	t->args = (troupe_value *)p;
+	p += nargs * sizeof(troupe_value);
+	t->slots = (struct troupe__argslot *)p;
+	p += nrefs * sizeof(struct troupe__argslot);
+	t->job.kind = TROUPE__JOB_TASK;
+	t->fn = NULL;
+	t->nargs = (unsigned)nargs;
+	t->nrefs = 0;
+	t->nactors = 0;
+	atomic_init(&t->votes, 0);
 	atomic_init(&t->deps, 1);
+	t->self = NULL;
+	t->caller = 0;
+	t->next = NULL;
+	t->retries = 0;
+	t->guard_dropped = false;
+	t->parked = false;
+	t->counted = false;
+	t->keep_args = false;
 
+	/* Ref and actor arguments: find each and hold it for the task. */
 	troupe_err err = TROUPE_OK;
-	if (nrefs + nactors == 0) {
-		/* Inline values only (validated above): copies, no lookups. */
-		for (size_t i = 0; i < nargs; i++) {
-			const troupe_arg *a = &args[i];
-			size_t n = 8;
-			if (a->kind == TROUPE_ARG_BYTES) {
-				n = a->size;
-				if (n > 0)
-					memcpy(p, a->data, n);
-			} else {
-				/* An i64's or f64's 8 bytes: a move. */
-				memcpy(p,
-				       a->kind == TROUPE_ARG_I64 ?
-					       (const void *)&a->i64 :
-					       (const void *)&a->f64,
-				       8);
-			}
-			argv[i] = (troupe_value){p, n};
-			p += align8(n);
+	/* The section covers the lookups; calls with no handle to look up skip
+	 * it (a fire-and-forget actor call with inline arguments, say). */
+	bool held = nrefs + nactors > 0;
+	if (held)
+		troupe__rcu_lock();
+	for (size_t i = 0; i < nargs && err == TROUPE_OK; i++) {
+		const void *src = args[i].data;
+		size_t n = args[i].size;
+		struct troupe__obj *o;
+		switch (args[i].kind) {
+		case TROUPE_ARG_REF:
+			err = troupe__obj_lookup(rt, args[i].ref, &o);
+			if (err == TROUPE_OK)
+				err = troupe__obj_ref_id(o, args[i].ref.id);
+			if (err != TROUPE_OK)
+				continue;
+			struct troupe__argslot *s = &t->slots[t->nrefs++];
+			s->t = t;
+			s->o = o;
+			s->index = (unsigned)i;
+			s->w.wake = arg_ready;
+			continue;
+		case TROUPE_ARG_ACTOR:
+			err = troupe__actor_lookup_obj(rt, args[i].actor, &o);
+			if (err == TROUPE_OK)
+				err = troupe__obj_retain_user(o);
+			if (err != TROUPE_OK)
+				continue;
+			actors[t->nactors++] = o;
+			src = &args[i].actor.id, n = 8;
+			break;
+		case TROUPE_ARG_I64:
+			src = &args[i].i64, n = 8;
+			break;
+		case TROUPE_ARG_F64:
+			src = &args[i].f64, n = 8;
+			break;
+		default:
+			break;
 		}
-	} else {
-		p = build_held_args(rt, t, args, actors, p, &err);
+		if (n == 8)
+			memcpy(p, src, 8); /* a move, not a call */
+		else if (n > 0)
+			memcpy(p, src, n);
+		t->args[i] = (troupe_value){p, n};
+		p += align8(n);
 	}
+	if (held)
+		troupe__rcu_unlock();
 	if (name != NULL) {
 		memcpy(p, name, namelen);
 		t->name = p;
