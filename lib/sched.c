@@ -136,6 +136,15 @@ static void run_job(troupe *rt, struct troupe__job *j)
 	}
 }
 
+/* Casts the votes w still owes for the tasks the running body's gets ran
+ * in place (see held[] in sched.h): whoever has or takes their queue
+ * slots frees them. */
+static void settle(troupe *rt, struct troupe__worker *w)
+{
+	while (w->held_n > w->held_base)
+		troupe__task_vote(rt, w->held[--w->held_n]);
+}
+
 /* Shutdown: a job still queued once the workers are gone. */
 static void drop_job(troupe *rt, struct troupe__job *j)
 {
@@ -463,6 +472,7 @@ static void *run_loop(void *arg)
 			if (w->searching)
 				stop_searching(rt, w);
 			run_job(rt, t);
+			settle(rt, w);
 			continue;
 		}
 		if (!w->searching) {
@@ -482,6 +492,7 @@ static void *run_loop(void *arg)
 		if (t != NULL) {
 			stop_searching(rt, w);
 			run_job(rt, t);
+			settle(rt, w);
 			continue;
 		}
 		/* Free what this worker put aside before it sleeps; a
@@ -682,17 +693,42 @@ void troupe__sched_block_end(troupe *rt, struct troupe__worker *w)
 		atomic_fetch_sub(&rt->sched.n_blocked, 1);
 }
 
+/* The running body's get ran t in place: w owes its vote. */
+static void hold(troupe *rt, struct troupe__worker *w, struct troupe__task *t)
+{
+	if (w->held_n < TROUPE__HELD_MAX)
+		w->held[w->held_n++] = t;
+	else
+		troupe__task_vote(rt, t);
+}
+
+/* Takes j off the running body's held tasks; false if it is not one. */
+static bool unhold(struct troupe__worker *w, struct troupe__job *j)
+{
+	for (unsigned i = w->held_base; i < w->held_n; i++)
+		if (&w->held[i]->job == j) {
+			w->held[i] = w->held[--w->held_n];
+			return true;
+		}
+	return false;
+}
+
 /* Drops the deque slots of tasks already run (claimed by a getter) that
- * sit at the bottom of w's deque: at most as many as the running body's
- * gets claimed in place since its last trim, so a trim with none to find
- * pops nothing (a pop, and the push back of a task found not run, cost a
- * fence each).  A body run inside a get counts its own claims: its trims
- * must not spend its caller's count, nor reset it. */
+ * sit at the bottom of w's deque, while the running body holds the vote of
+ * a task it ran in place: a trim with none to find pops nothing (a pop,
+ * and the push back of a task found not run, cost a fence each).  A slot
+ * of a held task is freed outright, with no vote: this thread ran it and
+ * has its slot.  What it does not find it votes for; a body run inside a
+ * get holds its own (its trims leave its caller's alone). */
 static void trim(troupe *rt, struct troupe__worker *w)
 {
 	struct troupe__job *j;
-	while (w->claimed_in_place > 0 &&
+	while (w->held_n > w->held_base &&
 	       (j = troupe__deque_pop(&w->dq)) != NULL) {
+		if (unhold(w, j)) {
+			troupe__task_free(rt, (struct troupe__task *)j);
+			continue;
+		}
 		/* Acquire: the claim was set by whoever ran it. */
 		if (j->kind != TROUPE__JOB_TASK ||
 		    atomic_load_explicit(
@@ -703,19 +739,19 @@ static void trim(troupe *rt, struct troupe__worker *w)
 				run_job(rt, j);
 			break;
 		}
-		w->claimed_in_place--;
-		run_job(rt, j); /* claimed already: just votes */
+		run_job(rt, j); /* claimed elsewhere: just votes */
 	}
 	/* What is left was claimed in other queues, or sits above a task
 	 * not run yet: whoever pops it votes. */
-	w->claimed_in_place = 0;
+	settle(rt, w);
 }
 
 /* How run_here ran a task, if it did. */
 enum ran_how { NOT_RUN, POPPED, IN_PLACE };
 
 static enum ran_how run_here(troupe *rt, struct troupe__worker *w,
-			     struct troupe__task *t, struct troupe__obj *o)
+			     struct troupe__task *t, struct troupe__obj *o,
+			     struct troupe__task **in_place)
 {
 	/* The last task this worker queued, as a body's get of the child it
 	 * submitted last finds it: take it off the deque and run it as the
@@ -734,8 +770,9 @@ static enum ran_how run_here(troupe *rt, struct troupe__worker *w,
 		return NOT_RUN;
 	}
 	/* Deeper in a deque (or queued elsewhere): claim it where it is; its
-	 * slot stays, a vote for whoever pops it. */
-	return troupe__task_run_inline(rt, o) ? IN_PLACE : NOT_RUN;
+	 * slot stays, and owes the vote the caller now holds. */
+	return (*in_place = troupe__task_claim_run(rt, o)) != NULL ? IN_PLACE :
+								     NOT_RUN;
 }
 
 bool troupe__sched_run_inline(troupe *rt, struct troupe__worker *w,
@@ -747,14 +784,18 @@ bool troupe__sched_run_inline(troupe *rt, struct troupe__worker *w,
 	if (t == NULL ||
 	    atomic_load_explicit(&o->claim, memory_order_relaxed) != 0)
 		return false;
-	/* The body run here counts its own gets' claims (see trim). */
-	unsigned outer = w->claimed_in_place;
-	w->claimed_in_place = 0;
-	enum ran_how how = run_here(rt, w, t, o);
-	w->claimed_in_place = outer + (how == IN_PLACE);
+	/* The body run here holds its own gets' tasks (see trim). */
+	unsigned outer = w->held_base;
+	w->held_base = w->held_n;
+	struct troupe__task *ran = NULL;
+	enum ran_how how = run_here(rt, w, t, o, &ran);
+	settle(rt, w);
+	w->held_base = outer;
 	/* Popped: siblings run before it, beneath, may be trimmed.  Claimed
 	 * in place: the bottom slot is another task, not run yet. */
-	if (how == POPPED)
+	if (how == IN_PLACE)
+		hold(rt, w, ran);
+	else if (how == POPPED)
 		trim(rt, w);
 	return how != NOT_RUN;
 }

@@ -40,6 +40,11 @@ struct troupe__job {
 	enum troupe__job_kind kind;
 };
 
+struct troupe__task;
+
+/* Claimed tasks a worker holds the vote of, at most (see held[]). */
+#define TROUPE__HELD_MAX 16
+
 struct troupe__worker {
 	struct troupe__deque dq;
 	troupe *rt;
@@ -48,10 +53,13 @@ struct troupe__worker {
 	bool searching;  /* counted in n_searching; own thread only */
 	int blocked;     /* nesting of blocking gets; own thread only */
 	uint64_t rng;    /* victim choice; own thread only */
-	/* Tasks the running body's gets claimed where they sat in a queue
-	 * since its last trim (sched.c): how many slots of run tasks a trim
-	 * may look for at the deque's bottom.  Own thread only. */
-	unsigned claimed_in_place;
+	/* Tasks this worker's gets claimed and ran where they sat in a
+	 * queue, whose run's vote (task.h) it has not cast yet: a trim
+	 * (sched.c) that pops one's slot frees it outright.  The running
+	 * body's are held[held_base..held_n); a body run inside a get holds
+	 * its own above its caller's.  Own thread only. */
+	struct troupe__task *held[TROUPE__HELD_MAX];
+	unsigned held_n, held_base;
 	/* Objects this worker took out of the table, waiting for a batch's
 	 * grace period (objtab.c); own thread only. */
 	struct troupe__obj *retired;

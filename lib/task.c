@@ -68,7 +68,7 @@ void troupe__task_free(troupe *rt, struct troupe__task *t)
 	troupe__sched_free(rt, t, t->box);
 }
 
-static void vote(troupe *rt, struct troupe__task *t)
+void troupe__task_vote(troupe *rt, struct troupe__task *t)
 {
 	/* Acq_rel: the second voter frees, after seeing the first's writes. */
 	if (atomic_fetch_add_explicit(&t->votes, 1, memory_order_acq_rel) == 1)
@@ -231,14 +231,14 @@ static bool claim_queued(struct troupe__task *t)
 void troupe__task_dequeued(troupe *rt, struct troupe__task *t)
 {
 	if (!claim_queued(t)) {
-		vote(rt, t);
+		troupe__task_vote(rt, t);
 		return;
 	}
 	troupe__task_invoke(rt, t, NULL, NULL);
 	troupe__task_free(rt, t);
 }
 
-bool troupe__task_run_inline(troupe *rt, struct troupe__obj *o)
+struct troupe__task *troupe__task_claim_run(troupe *rt, struct troupe__obj *o)
 {
 	/* Acquire: pairs with the release that published the task. */
 	struct troupe__task *t =
@@ -246,18 +246,25 @@ bool troupe__task_run_inline(troupe *rt, struct troupe__obj *o)
 	if (t == NULL || atomic_load_explicit(&o->claim,
 					      memory_order_relaxed) != 0 ||
 	    atomic_exchange_explicit(&o->claim, 1, memory_order_acq_rel) != 0)
-		return false;
+		return NULL;
 	/* The claim means no one else runs t or frees it: the queue slot
 	 * that still points at it will only vote. */
 	troupe__task_invoke(rt, t, NULL, NULL);
-	vote(rt, t);
-	return true;
+	return t;
+}
+
+bool troupe__task_run_inline(troupe *rt, struct troupe__obj *o)
+{
+	struct troupe__task *t = troupe__task_claim_run(rt, o);
+	if (t != NULL)
+		troupe__task_vote(rt, t);
+	return t != NULL;
 }
 
 void troupe__task_drop(troupe *rt, struct troupe__task *t)
 {
 	if (!claim_queued(t)) {
-		vote(rt, t);
+		troupe__task_vote(rt, t);
 		return;
 	}
 	troupe__task_fail(rt, t, TROUPE_ESHUTDOWN,

@@ -105,6 +105,13 @@ void troupe__task_dequeued(troupe *rt, struct troupe__task *t);
 /* A getter wants the value of o, produced by a queued task: claims and runs
  * it on the calling thread.  True when it ran it. */
 bool troupe__task_run_inline(troupe *rt, struct troupe__obj *o);
+/* The same, leaving the run's vote to the caller: it returns the task it
+ * ran (NULL: none), still in its queue.  The caller then casts the vote
+ * (troupe__task_vote), or, when it takes the queue slot too (it pops it
+ * from its own deque), frees t with troupe__task_free: both votes are its
+ * own. */
+struct troupe__task *troupe__task_claim_run(troupe *rt, struct troupe__obj *o);
+void troupe__task_vote(troupe *rt, struct troupe__task *t);
 /* Shutdown: t was still queued; it will never run. */
 void troupe__task_drop(troupe *rt, struct troupe__task *t);
 /* Frees the function registry. */
