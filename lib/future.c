@@ -369,27 +369,27 @@ troupe_err troupe_take_f64(troupe *rt, troupe_ref ref, double timeout_s,
 troupe_err troupe_get_i64(troupe *rt, troupe_ref ref, double timeout_s,
 			  int64_t *v)
 {
-	troupe_value val;
+	troupe_value val = {NULL, 0};
 	if (v == NULL)
 		return TROUPE_EINVAL;
 	troupe_err err = troupe_get(rt, ref, timeout_s, &val);
-	return err != TROUPE_OK ? err : troupe_value_i64(&val, v);
+	return err != TROUPE_OK ? err : troupe__value_8(&val, v);
 }
 
 troupe_err troupe_get_f64(troupe *rt, troupe_ref ref, double timeout_s,
 			  double *v)
 {
-	troupe_value val;
+	troupe_value val = {NULL, 0};
 	if (v == NULL)
 		return TROUPE_EINVAL;
 	troupe_err err = troupe_get(rt, ref, timeout_s, &val);
-	return err != TROUPE_OK ? err : troupe_value_f64(&val, v);
+	return err != TROUPE_OK ? err : troupe__value_8(&val, v);
 }
 
 troupe_err troupe_get_str(troupe *rt, troupe_ref ref, double timeout_s,
 			  const char **s)
 {
-	troupe_value val;
+	troupe_value val = {NULL, 0};
 	if (s == NULL)
 		return TROUPE_EINVAL;
 	troupe_err err = troupe_get(rt, ref, timeout_s, &val);

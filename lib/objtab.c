@@ -1271,9 +1271,13 @@ static void kept_drop(troupe *rt, struct troupe__slot_cache *c)
 	}
 }
 
-void troupe__obj_keep(troupe *rt, struct troupe__obj *o, uint64_t id)
+/* troupe__obj_keep when the stack is full or o may not be kept.  Out of
+ * line, so that a keep with room needs no stack frame. */
+static __attribute__((noinline)) void keep_slow(troupe *rt,
+						struct troupe__slot_cache *c,
+						struct troupe__obj *o,
+						uint64_t id)
 {
-	struct troupe__slot_cache *c = slots_bound(rt);
 	/* Only a resolved value that is its own few bytes: a kept ref must
 	 * not hold a buffer its last release would have freed. */
 	if (c == NULL || !troupe__obj_done(o) || o->free_fn != NULL) {
@@ -1282,13 +1286,22 @@ void troupe__obj_keep(troupe *rt, struct troupe__obj *o, uint64_t id)
 	}
 	/* Full of refs nobody came back for (released on other threads,
 	 * say): they go, rather than keeping stops for good. */
-	if (troupe__kept_n == KEPT)
-		kept_drop(rt, c);
+	kept_drop(rt, c);
 	if (troupe__kept_n == KEPT) {
 		troupe__obj_unref(rt, o);
 		return;
 	}
 	kept_push(c, o, id);
+}
+
+void troupe__obj_keep(troupe *rt, struct troupe__obj *o, uint64_t id)
+{
+	struct troupe__slot_cache *c = slots_bound(rt);
+	if (c != NULL && troupe__kept_n < KEPT && troupe__obj_done(o) &&
+	    o->free_fn == NULL)
+		kept_push(c, o, id);
+	else
+		keep_slow(rt, c, o, id);
 }
 
 /* The entry for id among the top few of c's, or NULL. */
@@ -1329,39 +1342,16 @@ void troupe__kept_drop_body(void)
 	kept_drop(atomic_load_explicit(&c->rt, memory_order_relaxed), c);
 }
 
-/* The caller's release of id when the thread keeps a runtime ref for it:
- * both refs go in one step, and the kept ref is what keeps o in place
- * meanwhile, so no lookup and no read-side section.  False: nothing kept
- * for id. */
-static bool release_kept(troupe *rt, struct troupe__slot_cache *c, uint64_t id,
-			 troupe_err *err)
-{
-	struct kept *k = kept_find(c, id);
-	if (k == NULL)
-		return false;
-	struct troupe__obj *o = k->o;
-	kept_clear(c, k);
-	*err = troupe__obj_unref_release(rt, o, id);
-	return true;
-}
-
-troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind)
+/* troupe__handle_release past the thread's kept refs: the table's lookup.
+ * Out of line, so that a release of a kept id (most releases in bodies)
+ * needs no stack frame. */
+static __attribute__((noinline)) troupe_err
+release_found(troupe *rt, struct troupe__slot_cache *c, uint64_t id,
+	      uint8_t kind)
 {
 	struct troupe__obj *o;
-	if (rt == NULL)
-		return TROUPE_EINVAL;
-	if (troupe__closed(rt))
-		return TROUPE_ESHUTDOWN;
-	troupe__thread_enter();
-	/* The thread's cache if it is bound to rt already: binding takes a
-	 * lock, so not in the section (done after, below). */
-	struct troupe__slot_cache *c = slots_bound(rt);
-	troupe_err err;
-	if (troupe__kept_n != 0 && c != NULL && kind == TROUPE__OBJ_VALUE &&
-	    release_kept(rt, c, id, &err))
-		return err;
 	troupe__rcu_lock();
-	err = handle_lookup(rt, id, kind, &o);
+	troupe_err err = handle_lookup(rt, id, kind, &o);
 	if (err != TROUPE_OK || kind != TROUPE__OBJ_VALUE) {
 		troupe__rcu_unlock();
 		/* The caller's handle keeps o alive outside the section; an
@@ -1390,6 +1380,29 @@ troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind)
 		}
 	}
 	return err;
+}
+
+troupe_err troupe__handle_release(troupe *rt, uint64_t id, uint8_t kind)
+{
+	if (rt == NULL)
+		return TROUPE_EINVAL;
+	if (troupe__closed(rt))
+		return TROUPE_ESHUTDOWN;
+	troupe__thread_enter();
+	/* The thread's cache if it is bound to rt already: binding takes a
+	 * lock, so not in the section (release_found binds it after). */
+	struct troupe__slot_cache *c = slots_bound(rt);
+	struct kept *k;
+	if (troupe__kept_n != 0 && c != NULL && kind == TROUPE__OBJ_VALUE &&
+	    (k = kept_find(c, id)) != NULL) {
+		/* The thread keeps a runtime ref for id: both refs go in one
+		 * step, and the kept ref is what keeps o in place meanwhile,
+		 * so no lookup and no read-side section. */
+		struct troupe__obj *o = k->o;
+		kept_clear(c, k);
+		return troupe__obj_unref_release(rt, o, id);
+	}
+	return release_found(rt, c, id, kind);
 }
 
 troupe_err troupe__obj_retain_user(struct troupe__obj *o)
