@@ -179,6 +179,7 @@ static bool await(troupe *rt, struct troupe__obj *o, int64_t deadline)
 		if (!nested && run_inline_outside(rt, o))
 			return true;
 	}
+	troupe__box_drain(); /* about to wait: take in what came back */
 	int64_t spin_until = troupe__now_ns() + GET_SPIN_NS;
 	if (deadline >= 0 && deadline < spin_until)
 		spin_until = deadline;
@@ -331,7 +332,6 @@ held:
 			troupe__obj_unref(rt, o);
 			return TROUPE_ESHUTDOWN;
 		}
-		troupe__box_drain(); /* about to wait: take in what came back */
 		await(rt, o, deadline_of(timeout_s));
 		leave_blocking(rt);
 	}
