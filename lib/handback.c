@@ -111,9 +111,10 @@ static long free_array(struct troupe__handback *h)
 	return n;
 }
 
-/* Keeps the owner's block p (tagged) as a spare if it has a class and its
- * class has room, else frees it.  It stays poisoned while kept. */
-static void keep_or_free(void *p)
+/* keep_or_free when p's class has no spare array yet, or no room, or p
+ * has no class.  Out of line, so that keeping a spare needs no stack
+ * frame. */
+static __attribute__((noinline)) void keep_or_free_slow(void *p)
 {
 	unsigned c = class_of(p);
 	if (c != 0 && spare_n[c] < SPARE_CAP &&
@@ -122,6 +123,17 @@ static void keep_or_free(void *p)
 		spare[c][spare_n[c]++] = untag(p);
 	else
 		free_block(p);
+}
+
+/* Keeps the owner's block p (tagged) as a spare if it has a class and its
+ * class has room, else frees it.  It stays poisoned while kept. */
+static inline void keep_or_free(void *p)
+{
+	unsigned c = class_of(p);
+	if (c != 0 && spare_n[c] < SPARE_CAP && spare[c] != NULL)
+		spare[c][spare_n[c]++] = untag(p);
+	else
+		keep_or_free_slow(p);
 }
 
 /* The owner takes back a list of arrays of its own blocks: spares kept,
@@ -216,8 +228,28 @@ static inline void prefetch_write(const void *p)
  * those lines to come over, one block at a time.  Spares are handed out
  * from an array, so the next ones are known in advance: each allocation
  * asks for the lines of the one SPARE_AHEAD behind it, and their transfers
- * overlap the caller's work instead of stalling it. */
-void *troupe__block_alloc(size_t n, struct troupe__box **box)
+ * overlap the caller's work instead of stalling it.
+ *
+ * take_spare hands out the last spare of class c (there is one) for a
+ * block of n bytes. */
+static inline void *take_spare(unsigned c, size_t n)
+{
+	unsigned k = --spare_n[c];
+	void *p = spare[c][k];
+	if (k >= SPARE_AHEAD) {
+		char *next = spare[c][k - SPARE_AHEAD];
+		for (size_t off = 0; off < n; off += TROUPE__CACHELINE)
+			prefetch_write(next + off);
+	}
+	UNPOISON(p);
+	return p;
+}
+
+/* troupe__block_alloc when the thread has no box yet, blocks came back to
+ * it, or it has no spare of the size.  Out of line, so that taking a
+ * spare needs no stack frame. */
+static __attribute__((noinline)) void *
+block_alloc_slow(size_t n, struct troupe__box **box)
 {
 	struct troupe__box *b = my_box;
 	if (b == NULL) {
@@ -229,18 +261,24 @@ void *troupe__block_alloc(size_t n, struct troupe__box **box)
 	}
 	unsigned c = class_of_size(n);
 	void *p;
-	if (c != 0 && spare_n[c] > 0) {
-		unsigned k = --spare_n[c];
-		p = spare[c][k];
-		if (k >= SPARE_AHEAD) {
-			char *next = spare[c][k - SPARE_AHEAD];
-			for (size_t off = 0; off < n; off += TROUPE__CACHELINE)
-				prefetch_write(next + off);
-		}
-		UNPOISON(p);
-	} else if ((p = troupe__malloc(n)) == NULL) {
+	if (c != 0 && spare_n[c] > 0)
+		p = take_spare(c, n);
+	else if ((p = troupe__malloc(n)) == NULL)
 		return NULL;
-	}
+	my_lent++;
+	*box = (struct troupe__box *)((uintptr_t)b | c);
+	return p;
+}
+
+void *troupe__block_alloc(size_t n, struct troupe__box **box)
+{
+	struct troupe__box *b = my_box;
+	unsigned c = class_of_size(n);
+	if (b == NULL ||
+	    atomic_load_explicit(&b->head, memory_order_relaxed) != NULL ||
+	    c == 0 || spare_n[c] == 0)
+		return block_alloc_slow(n, box);
+	void *p = take_spare(c, n);
 	my_lent++;
 	*box = (struct troupe__box *)((uintptr_t)b | c);
 	return p;
