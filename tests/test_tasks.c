@@ -1526,28 +1526,34 @@ static void family_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
 	troupe_return_i64(ctx, bad);
 }
 
-/* A body's get (or wait) runs a child no worker has started on the body's
- * own thread, whether the child is the last it queued (taken off the
- * deque) or deeper in it (claimed where it is), in every order.  The
- * other worker is held by a gate, so nothing is stolen; the outside get
- * has a timeout, so the body runs on the free worker. */
-static void body_runs_its_children_in_any_order(void **state)
+/* Runs fn(args) as a task on one of the fixture's two workers while its
+ * gate holds the other, so nothing is stolen (the outside get has a
+ * timeout, so the body runs on the free worker); returns its value. */
+static int64_t run_on_one_worker(struct test_fixture *f, troupe_fn fn,
+				 const troupe_arg *args, size_t nargs)
 {
-	struct test_fixture *f = *state;
 	troupe *rt = f->rt;
 	troupe_ref gate, r;
 	assert_int_equal(test_submit_gate(rt, &f->gate, &gate), TROUPE_OK);
 	TEST_WAIT_UNTIL(atomic_load(&f->gate.started) == 1);
 	assert_int_equal(atomic_load(&f->gate.started), 1);
-	assert_int_equal(troupe_submit(rt, family_fn, NULL, 0, NULL, &r),
+	assert_int_equal(troupe_submit(rt, fn, args, nargs, NULL, &r),
 			 TROUPE_OK);
-	int64_t bad = -1;
-	assert_int_equal(troupe_get_i64(rt, r, TEST_HANG_S, &bad), TROUPE_OK);
-	assert_int_equal(bad, 0);
+	int64_t v = -1;
+	assert_int_equal(troupe_get_i64(rt, r, TEST_HANG_S, &v), TROUPE_OK);
 	assert_int_equal(troupe_release(rt, r), TROUPE_OK);
 	atomic_store(&f->gate.open, 1);
 	assert_int_equal(get_i64(rt, gate), 7);
 	assert_int_equal(troupe_release(rt, gate), TROUPE_OK);
+	return v;
+}
+
+/* A body's get (or wait) runs a child no worker has started on the body's
+ * own thread, whether the child is the last it queued (taken off the
+ * deque) or deeper in it (claimed where it is), in every order. */
+static void body_runs_its_children_in_any_order(void **state)
+{
+	assert_int_equal(run_on_one_worker(*state, family_fn, NULL, 0), 0);
 }
 
 /* Children per body in brood_fn: more than a worker holds the votes of
@@ -1598,30 +1604,16 @@ static void brood_fn(troupe *rt, troupe_ctx *ctx, const troupe_value *args,
  * slots owe (up to a cap: the rest vote at once) until its deque gives the
  * slots back; each body run inside a get holds its own.  Every body runs
  * once, every value is right, and nothing is left over (ASan's leak check
- * sees a task block whose second vote never came).  The other worker is
- * held by a gate, so all of it runs on one thread. */
+ * sees a task block whose second vote never came).  All of it runs on
+ * one worker. */
 static void body_gets_many_children_in_order(void **state)
 {
-	struct test_fixture *f = *state;
-	troupe *rt = f->rt;
-	troupe_ref gate, r;
-	assert_int_equal(test_submit_gate(rt, &f->gate, &gate), TROUPE_OK);
-	TEST_WAIT_UNTIL(atomic_load(&f->gate.started) == 1);
-	assert_int_equal(atomic_load(&f->gate.started), 1);
 	atomic_store(&brood_runs, 0);
 	troupe_arg a = TROUPE_I64(2);
-	assert_int_equal(troupe_submit(rt, brood_fn, &a, 1, NULL, &r),
-			 TROUPE_OK);
-	int64_t bodies = 0;
-	assert_int_equal(troupe_get_i64(rt, r, TEST_HANG_S, &bodies),
-			 TROUPE_OK);
+	int64_t bodies = run_on_one_worker(*state, brood_fn, &a, 1);
 	/* The root, BROOD children, three grandchildren each. */
 	assert_int_equal(bodies, 1 + BROOD + 3 * BROOD);
 	assert_int_equal(atomic_load(&brood_runs), bodies);
-	assert_int_equal(troupe_release(rt, r), TROUPE_OK);
-	atomic_store(&f->gate.open, 1);
-	assert_int_equal(get_i64(rt, gate), 7);
-	assert_int_equal(troupe_release(rt, gate), TROUPE_OK);
 }
 
 struct slow_run {
