@@ -111,15 +111,14 @@ static long free_array(struct troupe__handback *h)
 	return n;
 }
 
-/* keep_or_free when p's class has no spare array yet, or no room, or p
- * has no class.  Out of line, so that keeping a spare needs no stack
- * frame. */
+/* keep_or_free when p has no class, its class no room, or no spare array
+ * yet (then its count is 0): makes the array, or frees p.  Out of line, so
+ * that keeping a spare needs no stack frame. */
 static __attribute__((noinline)) void keep_or_free_slow(void *p)
 {
 	unsigned c = class_of(p);
-	if (c != 0 && spare_n[c] < SPARE_CAP &&
-	    (spare[c] != NULL ||
-	     (spare[c] = troupe__malloc(SPARE_CAP * sizeof(void *))) != NULL))
+	if (c != 0 && spare[c] == NULL &&
+	    (spare[c] = troupe__malloc(SPARE_CAP * sizeof(void *))) != NULL)
 		spare[c][spare_n[c]++] = untag(p);
 	else
 		free_block(p);
@@ -245,6 +244,15 @@ static inline void *take_spare(unsigned c, size_t n)
 	return p;
 }
 
+/* Counts p (of class c) as lent by b and tags the box handed out with it. */
+static inline void *lend(struct troupe__box *b, unsigned c, void *p,
+			 struct troupe__box **box)
+{
+	my_lent++;
+	*box = (struct troupe__box *)((uintptr_t)b | c);
+	return p;
+}
+
 /* troupe__block_alloc when the thread has no box yet, blocks came back to
  * it, or it has no spare of the size.  Out of line, so that taking a
  * spare needs no stack frame. */
@@ -260,14 +268,10 @@ block_alloc_slow(size_t n, struct troupe__box **box)
 		drain_if(b);
 	}
 	unsigned c = class_of_size(n);
-	void *p;
 	if (c != 0 && spare_n[c] > 0)
-		p = take_spare(c, n);
-	else if ((p = troupe__malloc(n)) == NULL)
-		return NULL;
-	my_lent++;
-	*box = (struct troupe__box *)((uintptr_t)b | c);
-	return p;
+		return lend(b, c, take_spare(c, n), box);
+	void *p = troupe__malloc(n);
+	return p != NULL ? lend(b, c, p, box) : NULL;
 }
 
 void *troupe__block_alloc(size_t n, struct troupe__box **box)
@@ -278,10 +282,7 @@ void *troupe__block_alloc(size_t n, struct troupe__box **box)
 	    atomic_load_explicit(&b->head, memory_order_relaxed) != NULL ||
 	    c == 0 || spare_n[c] == 0)
 		return block_alloc_slow(n, box);
-	void *p = take_spare(c, n);
-	my_lent++;
-	*box = (struct troupe__box *)((uintptr_t)b | c);
-	return p;
+	return lend(b, c, take_spare(c, n), box);
 }
 
 void troupe__block_free(void *p, struct troupe__box *box)

@@ -12,7 +12,9 @@
  * and a getter that wants its value race for that one flag, so a task runs
  * at most once.  When a getter wins, the task is still referenced from a
  * queue, so the block is freed by the second of two votes (the runner's and
- * the dequeuer's); otherwise the worker that ran it frees it directly.
+ * the dequeuer's); otherwise the worker that ran it frees it directly.  A
+ * worker whose get ran a task in place may hold its vote (sched.c, trim):
+ * if it then pops the task's slot itself, it has both and frees the block.
  */
 #ifndef TROUPE_TASK_H
 #define TROUPE_TASK_H
