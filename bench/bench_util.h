@@ -9,6 +9,7 @@
 
 #include <troupe.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -31,6 +32,13 @@ constexpr double kBaselineSeconds = 0.05;
 inline double seconds_since(Clock::time_point t0)
 {
 	return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// The middle sample (the upper of the two middle ones for an even count).
+inline double median(std::vector<double> v)
+{
+	std::sort(v.begin(), v.end());
+	return v[v.size() / 2];
 }
 
 // The CPUs this process may run on (its affinity mask, as troupe counts

@@ -36,12 +36,6 @@
 namespace
 {
 
-double median(std::vector<double> v)
-{
-	std::sort(v.begin(), v.end());
-	return v[v.size() / 2];
-}
-
 // Median of k timings of f() (seconds).  Used for the peers a troupe row is
 // compared with: measured once per process run, before the row's runtime
 // exists, so neither pool competes with the other for the CPUs.
