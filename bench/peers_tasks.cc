@@ -3,10 +3,12 @@
 // tasks, fib(30) with a task per call, and sum-of-squares scaling over 1..N
 // workers.  See bench/README.md ("Task peers") for what each row times.
 //
-// Every troupe row measures its peers once per process run (static), before
-// its own runtime starts, and reports the ratios as counters in its row; the
-// peer rows (…/tbb, …/openmp, …/sequential, …/thread_per_task) time the
-// same work again on their own so that it shows in the table too.
+// Every troupe row reports its ratios to the peers as counters in its row.
+// TBB, and the sum of squares' sequential baseline, are timed in turns with
+// the row's own iterations (time_peer); the other peers once per process
+// run (static), before the row's runtime starts.  The peer rows (…/tbb,
+// …/openmp, …/sequential, …/thread_per_task) time the same work again on
+// their own so that it shows in the table too.
 
 #include <benchmark/benchmark.h>
 
@@ -541,11 +543,10 @@ void sumsq_troupe(benchmark::State &state)
 	Runtime r(&cfg);
 	if (!check(state, r.err, "troupe_init"))
 		return;
-	// Each iteration is followed (untimed) by one sequential run, and the
-	// speedup is the ratio of the two medians: one iteration is ~60 ms on
-	// 2 cores, where one preemption by another process shows, and a
-	// baseline timed once per process (as this row's was) read up to 3.35
-	// against runs it never met.
+	// Each iteration is followed (untimed) by one sequential run: one
+	// iteration is ~60 ms on 2 cores, where one preemption by another
+	// process shows, and a baseline timed once per process (as this row's
+	// was) read up to 3.35 against runs it never met.
 	std::vector<double> ts, seq;
 	double v = 0;
 	for (auto _ : state) {
