@@ -370,20 +370,91 @@ static void unbuild(troupe *rt, struct troupe__task *t)
 	troupe__task_free(rt, t);
 }
 
-troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
-			      unsigned nret, const char *name,
-			      struct troupe__task **out)
+/* build's arguments past i64 and f64: copies bytes, and finds and holds
+ * ref and actor arguments (the lookups in one read-side section).  *pp is
+ * where the bytes go, and is moved past them.  Out of line, so that a
+ * task of plain numbers carries none of it. */
+static __attribute__((noinline)) troupe_err
+copy_args(troupe *rt, struct troupe__task *t, const troupe_arg *args,
+	  size_t nargs, struct troupe__obj **actors, char **pp)
+{
+	troupe_err err = TROUPE_OK;
+	char *p = *pp;
+	/* The section covers the lookups; calls with no handle to look up skip
+	 * it (a fire-and-forget actor call with bytes only, say). */
+	bool held = false;
+	for (size_t i = 0; i < nargs && !held; i++)
+		held = args[i].kind == TROUPE_ARG_REF ||
+		       args[i].kind == TROUPE_ARG_ACTOR;
+	if (held)
+		troupe__rcu_lock();
+	troupe_value *vals = t->args;
+	for (size_t i = 0; i < nargs && err == TROUPE_OK; i++) {
+		const troupe_arg *a = &args[i];
+		const void *src;
+		size_t n = 8;
+		struct troupe__obj *o;
+		switch (a->kind) {
+		case TROUPE_ARG_I64:
+			src = &a->i64;
+			break;
+		case TROUPE_ARG_F64:
+			src = &a->f64;
+			break;
+		case TROUPE_ARG_REF:
+			err = troupe__obj_lookup(rt, a->ref, &o);
+			if (err == TROUPE_OK)
+				err = troupe__obj_ref_id(o, a->ref.id);
+			if (err != TROUPE_OK)
+				continue;
+			struct troupe__argslot *s = &t->slots[t->nrefs++];
+			s->t = t;
+			s->o = o;
+			s->index = (unsigned)i;
+			s->w.wake = arg_ready;
+			continue;
+		case TROUPE_ARG_ACTOR:
+			err = troupe__actor_lookup_obj(rt, a->actor, &o);
+			if (err == TROUPE_OK)
+				err = troupe__obj_retain_user(o);
+			if (err != TROUPE_OK)
+				continue;
+			actors[t->nactors++] = o;
+			src = &a->actor.id;
+			break;
+		default: /* bytes, checked by build */
+			src = a->data, n = a->size;
+			break;
+		}
+		if (n == 8)
+			memcpy(p, src, 8); /* a move, not a call */
+		else if (n > 0)
+			memcpy(p, src, n);
+		vals[i] = (troupe_value){p, n};
+		p += align8(n);
+	}
+	if (held)
+		troupe__rcu_unlock();
+	*pp = p;
+	return err;
+}
+
+/* troupe__task_build, inlined into troupe_submit too: one frame a task
+ * instead of two. */
+static inline __attribute__((always_inline)) troupe_err
+build(troupe *rt, const troupe_arg *args, size_t nargs, unsigned nret,
+      const char *name, struct troupe__task **out)
 {
 	if ((nargs > 0 && args == NULL) || nargs > UINT32_MAX ||
 	    nret > 1u << 20)
 		return TROUPE_EINVAL;
 	/* The usual kinds first.  Only bytes can make the total overflow:
 	 * the rest add at most 8 a time, for at most 2^32 arguments. */
-	size_t nrefs = 0, nactors = 0, bytes = 0;
+	size_t nrefs = 0, nactors = 0, bytes = 0, n8 = 0;
 	for (size_t i = 0; i < nargs; i++) {
 		enum troupe_arg_kind k = args[i].kind;
 		if (k == TROUPE_ARG_I64 || k == TROUPE_ARG_F64) {
-			bytes += 8;
+			bytes += 8, n8++;
 		} else if (k == TROUPE_ARG_REF) {
 			nrefs++;
 		} else if (k == TROUPE_ARG_ACTOR) {
@@ -449,60 +520,24 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 	t->counted = false;
 	t->keep_args = false;
 
-	/* Ref and actor arguments: find each and hold it for the task. */
+	/* Only i64 and f64 arguments (the usual case): 8 bytes each, nothing
+	 * to look up or hold. */
 	troupe_err err = TROUPE_OK;
-	/* The section covers the lookups; calls with no handle to look up skip
-	 * it (a fire-and-forget actor call with inline arguments, say). */
-	bool held = nrefs + nactors > 0;
-	if (held)
-		troupe__rcu_lock();
-	troupe_value *vals = t->args;
-	for (size_t i = 0; i < nargs && err == TROUPE_OK; i++) {
-		const troupe_arg *a = &args[i];
-		const void *src;
-		size_t n = 8;
-		struct troupe__obj *o;
-		switch (a->kind) {
-		case TROUPE_ARG_I64:
-			src = &a->i64;
-			break;
-		case TROUPE_ARG_F64:
-			src = &a->f64;
-			break;
-		case TROUPE_ARG_REF:
-			err = troupe__obj_lookup(rt, a->ref, &o);
-			if (err == TROUPE_OK)
-				err = troupe__obj_ref_id(o, a->ref.id);
-			if (err != TROUPE_OK)
-				continue;
-			struct troupe__argslot *s = &t->slots[t->nrefs++];
-			s->t = t;
-			s->o = o;
-			s->index = (unsigned)i;
-			s->w.wake = arg_ready;
-			continue;
-		case TROUPE_ARG_ACTOR:
-			err = troupe__actor_lookup_obj(rt, a->actor, &o);
-			if (err == TROUPE_OK)
-				err = troupe__obj_retain_user(o);
-			if (err != TROUPE_OK)
-				continue;
-			actors[t->nactors++] = o;
-			src = &a->actor.id;
-			break;
-		default: /* bytes, checked above */
-			src = a->data, n = a->size;
-			break;
+	if (n8 == nargs) {
+		troupe_value *vals = t->args;
+		for (size_t i = 0; i < nargs; i++) {
+			const troupe_arg *a = &args[i];
+			memcpy(p,
+			       a->kind == TROUPE_ARG_I64 ?
+				       (const void *)&a->i64 :
+				       (const void *)&a->f64,
+			       8);
+			vals[i] = (troupe_value){p, 8};
+			p += 8;
 		}
-		if (n == 8)
-			memcpy(p, src, 8); /* a move, not a call */
-		else if (n > 0)
-			memcpy(p, src, n);
-		vals[i] = (troupe_value){p, n};
-		p += align8(n);
+	} else {
+		err = copy_args(rt, t, args, nargs, actors, &p);
 	}
-	if (held)
-		troupe__rcu_unlock();
 	if (name != NULL) {
 		memcpy(p, name, namelen);
 		t->name = p;
@@ -543,6 +578,13 @@ troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
 	return TROUPE_OK;
 }
 
+troupe_err troupe__task_build(troupe *rt, const troupe_arg *args, size_t nargs,
+			      unsigned nret, const char *name,
+			      struct troupe__task **out)
+{
+	return build(rt, args, nargs, nret, name, out);
+}
+
 /* Inlined into troupe_submit: a call less on every task. */
 static inline __attribute__((always_inline)) troupe_err
 submit(troupe *rt, troupe_fn fn, const char *name, const troupe_arg *args,
@@ -556,7 +598,7 @@ submit(troupe *rt, troupe_fn fn, const char *name, const troupe_arg *args,
 	if (name == NULL && opts != NULL)
 		name = opts->name;
 	struct troupe__task *t;
-	troupe_err err = troupe__task_build(rt, args, nargs, nret, name, &t);
+	troupe_err err = build(rt, args, nargs, nret, name, &t);
 	if (err != TROUPE_OK)
 		return err;
 	t->fn = fn;
