@@ -75,6 +75,16 @@ static int64_t deadline_of(double timeout_s)
 	return troupe__now_ns() + (int64_t)(timeout_s * 1e9);
 }
 
+/* The timeout that is left until deadline (-1: none, so none), for a get
+ * that starts waiting again. */
+static double time_left(int64_t deadline)
+{
+	if (deadline < 0)
+		return -1;
+	int64_t left = deadline - troupe__now_ns();
+	return left > 0 ? (double)left / 1e9 : 0;
+}
+
 /* Sleeps until s->count >= s->need or the deadline (-1: none).  True if the
  * count was reached. */
 static bool sleep_until(struct sleeper *s, int64_t deadline)
@@ -291,10 +301,38 @@ get(troupe *rt, troupe_ref ref, double timeout_s, troupe_value *value,
 
 	struct troupe__obj *o;
 	troupe_err err;
+	unsigned at;
 	/* A ref the thread keeps for this id (a body's child, say): it holds
-	 * o, so no lookup and no read-side section. */
-	if (troupe__obj_unkeep(rt, ref.id, &o))
-		goto held;
+	 * o, so no lookup and no read-side section, and it stays kept for
+	 * the release that usually follows. */
+	if (take != NULL && troupe__obj_unkeep(rt, ref.id, &o))
+		goto held; /* a take drops it with the caller's */
+	if (take == NULL && troupe__obj_kept(rt, ref.id, &o, &at)) {
+		if (!troupe__obj_done(o)) {
+			if (timeout_s == 0)
+				return TROUPE_ETIMEDOUT;
+			if (troupe__stopping(rt) || !enter_blocking(rt))
+				return TROUPE_ESHUTDOWN;
+			int64_t deadline = deadline_of(timeout_s);
+			await(rt, o, deadline);
+			leave_blocking(rt);
+			if (!troupe__kept_still(at, ref.id, o)) {
+				/* A body run here meanwhile took the entry (it
+				 * got this id too): look id up, in the time
+				 * that is left. */
+				timeout_s = time_left(deadline);
+				goto lookup;
+			}
+		}
+		err = result_of(o, value);
+		/* Kept only while it is a value of its own few bytes, as
+		 * troupe__obj_keep keeps: a kept ref must not hold a buffer. */
+		if (err != TROUPE_ETIMEDOUT &&
+		    (err != TROUPE_OK || o->free_fn != NULL))
+			troupe__kept_unkeep(rt, at);
+		return err;
+	}
+lookup:
 	/* Fast path: a ready object costs one lookup, no refcount traffic;
 	 * the caller's ref keeps it alive past the read-side section (a take
 	 * drops that ref in the section, and frees after it). */
@@ -372,7 +410,7 @@ troupe_err troupe_get_i64(troupe *rt, troupe_ref ref, double timeout_s,
 	troupe_value val = {NULL, 0};
 	if (v == NULL)
 		return TROUPE_EINVAL;
-	troupe_err err = troupe_get(rt, ref, timeout_s, &val);
+	troupe_err err = get(rt, ref, timeout_s, &val, NULL, NULL);
 	return err != TROUPE_OK ? err : troupe__value_8(&val, v);
 }
 
@@ -382,7 +420,7 @@ troupe_err troupe_get_f64(troupe *rt, troupe_ref ref, double timeout_s,
 	troupe_value val = {NULL, 0};
 	if (v == NULL)
 		return TROUPE_EINVAL;
-	troupe_err err = troupe_get(rt, ref, timeout_s, &val);
+	troupe_err err = get(rt, ref, timeout_s, &val, NULL, NULL);
 	return err != TROUPE_OK ? err : troupe__value_8(&val, v);
 }
 

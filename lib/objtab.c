@@ -1317,7 +1317,8 @@ static struct kept *kept_find(struct troupe__slot_cache *c, uint64_t id)
 	return NULL;
 }
 
-bool troupe__kept_take(troupe *rt, uint64_t id, struct troupe__obj **out)
+/* The calling thread's entry keeping id live, or NULL. */
+static inline struct kept *kept_live(troupe *rt, uint64_t id)
 {
 	struct troupe__slot_cache *c = slots_bound(rt);
 	struct kept *k = c != NULL ? kept_find(c, id) : NULL;
@@ -1327,10 +1328,47 @@ bool troupe__kept_take(troupe *rt, uint64_t id, struct troupe__obj **out)
 	if (k == NULL ||
 	    !refs_name(atomic_load_explicit(&k->o->refs, memory_order_acquire),
 		       id))
+		return NULL;
+	return k;
+}
+
+bool troupe__kept_find(troupe *rt, uint64_t id, struct troupe__obj **out,
+		       unsigned *at)
+{
+	struct kept *k = kept_live(rt, id);
+	if (k == NULL)
 		return false;
 	*out = k->o;
-	kept_clear(c, k);
+	*at = (unsigned)(k - slot_cache->kept);
 	return true;
+}
+
+bool troupe__kept_take(troupe *rt, uint64_t id, struct troupe__obj **out)
+{
+	struct kept *k = kept_live(rt, id);
+	if (k == NULL)
+		return false;
+	*out = k->o;
+	kept_clear(slot_cache, k);
+	return true;
+}
+
+bool troupe__kept_still(unsigned at, uint64_t id, const struct troupe__obj *o)
+{
+	/* Any entry there for id and o is a ref on o that the thread keeps
+	 * (ids name one runtime's objects): the one found, or one put back
+	 * in its place. */
+	struct troupe__slot_cache *c = slot_cache;
+	return at < troupe__kept_n && c->kept[at].o == o &&
+	       c->kept[at].id == id;
+}
+
+void troupe__kept_unkeep(troupe *rt, unsigned at)
+{
+	struct troupe__slot_cache *c = slot_cache;
+	struct troupe__obj *o = c->kept[at].o;
+	kept_clear(c, &c->kept[at]);
+	troupe__obj_unref(rt, o);
 }
 
 void troupe__kept_drop_body(void)

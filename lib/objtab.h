@@ -249,12 +249,31 @@ bool troupe__kept_take(troupe *rt, uint64_t id, struct troupe__obj **o);
 void troupe__kept_drop_body(void);
 
 /* Takes the kept ref for id, if the thread keeps one near the top of its
- * stack and id still names a live object: the caller now holds it. */
+ * stack and id still names a live object: the caller now holds it (a
+ * take's: it drops both refs at once when it has read the value). */
 static inline bool troupe__obj_unkeep(troupe *rt, uint64_t id,
 				      struct troupe__obj **o)
 {
 	return troupe__kept_n != 0 && troupe__kept_take(rt, id, o);
 }
+
+/* The kept ref for id, if the thread keeps one near the top of its stack
+ * and id still names a live object: *o gets the object and *at its entry.
+ * The ref stays kept: a get reads through it and leaves it for the
+ * release that usually follows. */
+bool troupe__kept_find(troupe *rt, uint64_t id, struct troupe__obj **o,
+		       unsigned *at);
+static inline bool troupe__obj_kept(troupe *rt, uint64_t id,
+				    struct troupe__obj **o, unsigned *at)
+{
+	return troupe__kept_n != 0 && troupe__kept_find(rt, id, o, at);
+}
+/* Whether entry at still keeps o for id.  A body the thread ran since it
+ * was found (one a get ran in place) may have taken it: a body's get of
+ * an id takes the thread's entry wherever it sits. */
+bool troupe__kept_still(unsigned at, uint64_t id, const struct troupe__obj *o);
+/* Empties entry at and drops its ref. */
+void troupe__kept_unkeep(troupe *rt, unsigned at);
 
 /* Around a body (inline: every task pays them): enter returns the caller's
  * floor, to give back to leave, which drops what the body kept. */

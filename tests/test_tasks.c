@@ -1556,6 +1556,62 @@ static void body_runs_its_children_in_any_order(void **state)
 	assert_int_equal(run_on_one_worker(*state, family_fn, NULL, 0), 0);
 }
 
+/* The ref the body below hands its child through a global. */
+static troupe_ref taken_ref;
+static atomic_int taken_errors;
+
+/* Body: releases taken_ref (a second ref to its own result, held by the
+ * body that got it), then returns 42. */
+static void release_own_fn(troupe *rt, troupe_ctx *ctx,
+			   const troupe_value *args, size_t nargs)
+{
+	(void)args, (void)nargs;
+	if (troupe_release(rt, taken_ref) != TROUPE_OK)
+		atomic_fetch_add(&taken_errors, 1);
+	troupe_return_i64(ctx, 42);
+}
+
+/* Body: submits release_own_fn, retains its ref for it, and gets it (so it
+ * runs inside the get, on this thread); returns the value, or a negative
+ * step that failed.  Its own last release must work once, then be stale. */
+static void taken_parent_fn(troupe *rt, troupe_ctx *ctx,
+			    const troupe_value *args, size_t nargs)
+{
+	(void)args, (void)nargs;
+	/* A release first: a thread keeps refs once it has released one in
+	 * this runtime (objtab.c, slots_of). */
+	troupe_ref r;
+	if (troupe_put_i64(rt, 1, &r) != TROUPE_OK ||
+	    troupe_release(rt, r) != TROUPE_OK ||
+	    troupe_submit(rt, release_own_fn, NULL, 0, NULL, &r) != TROUPE_OK ||
+	    troupe_retain(rt, r) != TROUPE_OK) {
+		troupe_fail(ctx, "submit or retain failed");
+		return;
+	}
+	taken_ref = r;
+	int64_t v = 0;
+	int64_t out = troupe_get_i64(rt, r, -1, &v) == TROUPE_OK ? v : -1;
+	if (troupe_release(rt, r) != TROUPE_OK)
+		out = -2;
+	else if (troupe_release(rt, r) != TROUPE_ESTALE)
+		out = -3;
+	troupe_return_i64(ctx, out);
+}
+
+/* A body's get reads its child's value through the ref its thread keeps
+ * for the child, and leaves that ref for the release after.  Here the
+ * child, run inside that get, releases a second ref to its own result:
+ * the release takes the kept ref with it (both go in one step), so the
+ * get must find the value in the table instead, and the counts stay
+ * whole. */
+static void get_after_its_kept_ref_went(void **state)
+{
+	atomic_store(&taken_errors, 0);
+	assert_int_equal(run_on_one_worker(*state, taken_parent_fn, NULL, 0),
+			 42);
+	assert_int_equal(atomic_load(&taken_errors), 0);
+}
+
 /* Children per body in brood_fn: more than a worker holds the votes of
  * (TROUPE__HELD_MAX, lib/sched.h), so some are cast at once. */
 #define BROOD 40
@@ -1827,6 +1883,8 @@ int main(void)
 		cmocka_unit_test(take_in_bodies),
 		cmocka_unit_test_setup_teardown(kept_refs_in_bodies, setup,
 						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(get_after_its_kept_ref_went,
+						setup, test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			outside_body_children_run_on_pool, setup,
 			test_fixture_teardown),
