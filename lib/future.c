@@ -277,6 +277,24 @@ static troupe_err result_of(const struct troupe__obj *o, troupe_value *value)
 	return TROUPE_ETIMEDOUT;
 }
 
+/* get's wait for o, not done yet, which the caller holds a ref on:
+ * TROUPE_ETIMEDOUT at once for a timeout of 0, TROUPE_ESHUTDOWN when
+ * shutdown has begun, else TROUPE_OK once o resolved or *deadline (the one
+ * waited for; -1: none) passed. */
+static inline __attribute__((always_inline)) troupe_err
+wait_held(troupe *rt, struct troupe__obj *o, double timeout_s,
+	  int64_t *deadline)
+{
+	if (timeout_s == 0)
+		return TROUPE_ETIMEDOUT;
+	if (troupe__stopping(rt) || !enter_blocking(rt))
+		return TROUPE_ESHUTDOWN;
+	*deadline = deadline_of(timeout_s);
+	await(rt, o, *deadline);
+	leave_blocking(rt);
+	return TROUPE_OK;
+}
+
 /* Reads a resolved value for troupe_take into out. */
 typedef troupe_err (*take_fn)(const troupe_value *v, void *out);
 
@@ -309,17 +327,14 @@ get(troupe *rt, troupe_ref ref, double timeout_s, troupe_value *value,
 		goto held; /* a take drops it with the caller's */
 	if (take == NULL && troupe__obj_kept(rt, ref.id, &o, &at)) {
 		if (!troupe__obj_done(o)) {
-			if (timeout_s == 0)
-				return TROUPE_ETIMEDOUT;
-			if (troupe__stopping(rt) || !enter_blocking(rt))
-				return TROUPE_ESHUTDOWN;
-			int64_t deadline = deadline_of(timeout_s);
-			await(rt, o, deadline);
-			leave_blocking(rt);
+			int64_t deadline;
+			if ((err = wait_held(rt, o, timeout_s, &deadline)) !=
+			    TROUPE_OK)
+				return err;
 			if (!troupe__kept_still(at, ref.id, o)) {
-				/* A body run here meanwhile took the entry (it
-				 * got this id too): look id up, in the time
-				 * that is left. */
+				/* A body run here meanwhile took the entry
+				 * (it released or took this id): look id up,
+				 * in the time that is left. */
 				timeout_s = time_left(deadline);
 				goto lookup;
 			}
@@ -362,16 +377,12 @@ lookup:
 		return err;
 held:
 	if (!troupe__obj_done(o)) {
-		if (timeout_s == 0) {
+		int64_t deadline;
+		if ((err = wait_held(rt, o, timeout_s, &deadline)) !=
+		    TROUPE_OK) {
 			troupe__obj_unref(rt, o);
-			return TROUPE_ETIMEDOUT;
+			return err;
 		}
-		if (troupe__stopping(rt) || !enter_blocking(rt)) {
-			troupe__obj_unref(rt, o);
-			return TROUPE_ESHUTDOWN;
-		}
-		await(rt, o, deadline_of(timeout_s));
-		leave_blocking(rt);
 	}
 	err = result_of(o, value);
 	/* A take that read its value drops both refs at once; a get keeps

@@ -269,8 +269,8 @@ static inline bool troupe__obj_kept(troupe *rt, uint64_t id,
 	return troupe__kept_n != 0 && troupe__kept_find(rt, id, o, at);
 }
 /* Whether entry at still keeps o for id.  A body the thread ran since it
- * was found (one a get ran in place) may have taken it: a body's get of
- * an id takes the thread's entry wherever it sits. */
+ * was found (one a get ran in place) may have taken it: a release or take
+ * of an id takes the thread's entry wherever it sits. */
 bool troupe__kept_still(unsigned at, uint64_t id, const struct troupe__obj *o);
 /* Empties entry at and drops its ref. */
 void troupe__kept_unkeep(troupe *rt, unsigned at);
