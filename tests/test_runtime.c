@@ -59,8 +59,8 @@ static void init_null_cfg(void **state)
 	assert_non_null(rt);
 	unsigned n = 0;
 	assert_int_equal(troupe_num_workers(rt, &n), TROUPE_OK);
-	/* NULL cfg means num_workers 0: one per online CPU. */
-	assert_int_equal(n, (unsigned)sysconf(_SC_NPROCESSORS_ONLN));
+	/* NULL cfg means num_workers 0: one per CPU the process may use. */
+	assert_int_equal(n, test_cpus());
 	check_add(rt, 40, 2);
 	assert_int_equal(troupe_shutdown(rt), TROUPE_OK);
 }
@@ -81,9 +81,8 @@ static void init_with_cfg(void **state)
 		memset(&cfg, 0xff, sizeof cfg);
 		unsigned n = 0;
 		assert_int_equal(troupe_num_workers(rt, &n), TROUPE_OK);
-		unsigned want = cfgs[i].num_workers ?
-					cfgs[i].num_workers :
-					(unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+		unsigned want = cfgs[i].num_workers ? cfgs[i].num_workers :
+						      test_cpus();
 		assert_int_equal(n, want);
 		for (int k = 0; k < 100; k++)
 			check_add(rt, k, 1000);

@@ -11,6 +11,7 @@
 #define TROUPE_TEST_UTIL_H
 
 #include <dirent.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -78,6 +79,17 @@ static inline int test_count_dir(const char *path)
 			n++;
 	closedir(d);
 	return n;
+}
+
+/* The CPUs the process may run on: what num_workers = 0 gives a runtime
+ * (troupe.h), which honours taskset and cpusets. */
+static inline unsigned test_cpus(void)
+{
+	cpu_set_t set;
+	if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) > 0)
+		return (unsigned)CPU_COUNT(&set);
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n > 0 ? (unsigned)n : 1;
 }
 
 static inline int test_thread_count(void)
