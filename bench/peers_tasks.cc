@@ -18,10 +18,8 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
-#include <condition_variable>
 #include <cstdint>
 #include <cstring>
-#include <mutex>
 #include <string>
 #include <thread>
 #include <utility>
@@ -540,83 +538,41 @@ double seq_sum()
 
 // The same 64 chunks over n plain threads that take them in turn from an
 // atomic counter: what a C programmer's own code gets out of these CPUs in
-// the same moment.  The n - 1 helpers start once, with the row, and sleep
-// on a condition variable between runs (threads started for each run read
+// the same moment.  A Gang (bench_util.h): the threads start once, with
+// the row, and sleep on a condition variable between runs while the
+// caller waits for them, as troupe's caller waits for its workers (threads started for each run read
 // 1.67-1.71 against troupe's 1.90-1.99: a new thread starts on its
 // parent's CPU and waits to be moved).  On this VM one vCPU at times runs
 // at half speed for seconds (seen with plain threads and no troupe in the
 // process: a loop pinned to it takes 110 ms instead of 55), which caps
 // any n-thread run, this one as well.
-class Team {
-    public:
-	explicit Team(unsigned n) : part_(n)
+struct ThreadsSum {
+	explicit ThreadsSum(unsigned n)
+		: part(n), gang(n, [this](unsigned t) { chunks(t); })
 	{
-		for (unsigned t = 1; t < n; t++)
-			threads_.emplace_back([this, t] { serve(t); });
-	}
-	~Team()
-	{
-		{
-			std::lock_guard<std::mutex> g(m_);
-			stop_ = true;
-		}
-		cv_.notify_all();
-		for (auto &t : threads_)
-			t.join();
 	}
 	double sum()
 	{
-		next_ = 0;
-		std::fill(part_.begin(), part_.end(), U128{0, 0});
-		{
-			std::lock_guard<std::mutex> g(m_);
-			round_++;
-			busy_ = unsigned(threads_.size());
-		}
-		cv_.notify_all();
-		chunks(0);
-		std::unique_lock<std::mutex> g(m_);
-		done_.wait(g, [this] { return busy_ == 0; });
+		next = 0;
+		std::fill(part.begin(), part.end(), U128{0, 0});
+		gang.run();
 		U128 s{0, 0};
-		for (const U128 &p : part_)
+		for (const U128 &p : part)
 			add(s, p);
 		return std::sqrt(to_double(s));
 	}
-
-    private:
 	void chunks(unsigned t)
 	{
 		int64_t step = (kSumEnd - 1 + kChunks - 1) / kChunks;
-		for (int i; (i = next_.fetch_add(1)) < kChunks;) {
+		for (int i; (i = next.fetch_add(1)) < kChunks;) {
 			int64_t a = 1 + i * step,
 				b = std::min(a + step, kSumEnd);
-			add(part_[t], sum_squares(a, b));
+			add(part[t], sum_squares(a, b));
 		}
 	}
-	void serve(unsigned t)
-	{
-		uint64_t seen = 0;
-		std::unique_lock<std::mutex> g(m_);
-		for (;;) {
-			cv_.wait(g, [&] { return stop_ || round_ != seen; });
-			if (stop_)
-				return;
-			seen = round_;
-			g.unlock();
-			chunks(t);
-			g.lock();
-			if (--busy_ == 0)
-				done_.notify_one();
-		}
-	}
-	std::vector<U128> part_;
-	std::atomic<int> next_{0};
-	std::mutex m_;
-	std::condition_variable cv_, done_;
-	uint64_t round_ = 0;
-	unsigned busy_ = 0;
-	bool stop_ = false;
-	std::vector<std::thread> threads_;
+	std::vector<U128> part;
+	std::atomic<int> next{0};
+	Gang gang; // last: its threads use the members above
 };
 
 void sumsq_troupe(benchmark::State &state)
@@ -631,7 +587,7 @@ void sumsq_troupe(benchmark::State &state)
 	// iteration is ~60 ms on 2 cores, where one preemption by another
 	// process shows, and a baseline timed once per process (as this row's
 	// was) read up to 3.35 against runs it never met.
-	Team team(unsigned(state.range(0)));
+	ThreadsSum team(unsigned(state.range(0)));
 	std::vector<double> ts, seq, thr;
 	double v = 0;
 	for (auto _ : state) {
