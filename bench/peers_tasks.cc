@@ -484,6 +484,14 @@ double to_double(U128 s)
 	return std::ldexp(double(s.hi), 64) + double(s.lo);
 }
 
+// Chunk i of kChunks: the range [*a, *b) of the sum.
+void chunk_range(int i, int64_t *a, int64_t *b)
+{
+	int64_t step = (kSumEnd - 1 + kChunks - 1) / kChunks;
+	*a = 1 + i * step;
+	*b = std::min(*a + step, kSumEnd);
+}
+
 void sum_body(troupe *, troupe_ctx *ctx, const troupe_value *args, size_t)
 {
 	int64_t a, b;
@@ -496,9 +504,9 @@ void sum_body(troupe *, troupe_ctx *ctx, const troupe_value *args, size_t)
 troupe_err troupe_sum(troupe *rt, double *out)
 {
 	troupe_ref refs[kChunks];
-	int64_t step = (kSumEnd - 1 + kChunks - 1) / kChunks;
 	for (int i = 0; i < kChunks; i++) {
-		int64_t a = 1 + i * step, b = std::min(a + step, kSumEnd);
+		int64_t a, b;
+		chunk_range(i, &a, &b);
 		troupe_arg args[] = {i64_arg(a), i64_arg(b)};
 		troupe_err e = troupe_submit(rt, sum_body, args, 2, nullptr,
 					     &refs[i]);
@@ -540,9 +548,10 @@ double seq_sum()
 // atomic counter: what a C programmer's own code gets out of these CPUs in
 // the same moment.  A Gang (bench_util.h): the threads start once, with
 // the row, and sleep on a condition variable between runs while the
-// caller waits for them, as troupe's caller waits for its workers (threads started for each run read
-// 1.67-1.71 against troupe's 1.90-1.99: a new thread starts on its
-// parent's CPU and waits to be moved).  On this VM one vCPU at times runs
+// caller waits for them, as troupe's caller waits for its workers
+// (threads started for each run read 1.67-1.71 against troupe's
+// 1.90-1.99: a new thread starts on its parent's CPU and waits to be
+// moved).  On this VM one vCPU at times runs
 // at half speed for seconds (seen with plain threads and no troupe in the
 // process: a loop pinned to it takes 110 ms instead of 55), which caps
 // any n-thread run, this one as well.
@@ -563,10 +572,9 @@ struct ThreadsSum {
 	}
 	void chunks(unsigned t)
 	{
-		int64_t step = (kSumEnd - 1 + kChunks - 1) / kChunks;
 		for (int i; (i = next.fetch_add(1)) < kChunks;) {
-			int64_t a = 1 + i * step,
-				b = std::min(a + step, kSumEnd);
+			int64_t a, b;
+			chunk_range(i, &a, &b);
 			add(part[t], sum_squares(a, b));
 		}
 	}
@@ -614,15 +622,15 @@ void sumsq_troupe(benchmark::State &state)
 	// Each pair's own ratio, and their median: pairs met the same
 	// machine, which on this VM drifts between 55 and 110 ms for the
 	// sequential run alone.
-	std::vector<double> pairs, ceil;
+	std::vector<double> pairs, thr_pairs;
 	for (size_t i = 0; i < ts.size(); i++) {
 		pairs.push_back(seq[i] / ts[i]);
-		ceil.push_back(seq[i] / thr[i]);
+		thr_pairs.push_back(seq[i] / thr[i]);
 	}
 	double t = median(std::move(ts));
 	double base = median(std::move(seq));
 	double speedup = median(std::move(pairs));
-	double ceiling = median(std::move(ceil));
+	double ceiling = median(std::move(thr_pairs));
 	state.counters["median_s"] = t;
 	state.counters["seq_s"] = base;
 	state.counters["speedup"] = speedup;
