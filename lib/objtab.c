@@ -187,6 +187,13 @@ static pthread_mutex_t *stripe_of(struct troupe__objtab *t,
  * keeps its size rather than shrink and grow it for each burst. */
 #define GROW_CHECK 4096
 #define MIN_BUCKETS 1024
+/* Once shutdown begins, the table is sized for its walks rather than its
+ * lookups: eight times fewer buckets, about four objects a bucket.  A walk
+ * visits buckets in an order that jumps across the whole bucket array, a
+ * cache and TLB miss each, and with few lookups left the short chains buy
+ * nothing (measured, 4M tasks queued at shutdown: each walk 3.3-3.6 s at
+ * the usual size, 1.8 s at this one; the deletes of the drain cost no more). */
+#define SWEEP_SHIFT 3
 
 /* Twelve bits of every id name its runtime, so a ref from another runtime
  * is told apart from an unknown one.  The numbers are handed out from a
@@ -429,11 +436,19 @@ static uint64_t live_estimate(troupe *rt, uint64_t made)
 	return made > gone ? made - gone : 0;
 }
 
-/* The size for live objects: twice as many buckets, a power of two. */
-static unsigned long size_for(uint64_t live)
+/* How many objects a bucket is sized for, as a shift: 0 for the usual
+ * half, SWEEP_SHIFT more once rt is shutting down. */
+static unsigned load_shift(troupe *rt)
+{
+	return troupe__stopping(rt) ? SWEEP_SHIFT : 0;
+}
+
+/* The size for live objects: twice as many buckets (<< shift: that many
+ * times fewer), a power of two. */
+static unsigned long size_for(uint64_t live, unsigned shift)
 {
 	unsigned long want = MIN_BUCKETS;
-	while (want < 2 * live)
+	while (want << shift < 2 * live)
 		want *= 2;
 	return want;
 }
@@ -444,9 +459,10 @@ static void grow_check(troupe *rt, uint64_t made)
 	uint64_t live = live_estimate(rt, made);
 	unsigned long size = atomic_load_explicit(&t->sized_for,
 						  memory_order_relaxed);
-	unsigned long want = size_for(live);
-	if (live <= size) {
-		if (live >= size / 8 || size == MIN_BUCKETS) {
+	unsigned shift = load_shift(rt);
+	unsigned long want = size_for(live, shift);
+	if (live <= size << shift) {
+		if (live >= (size << shift) / 8 || size == MIN_BUCKETS) {
 			atomic_store_explicit(&t->oversized_at, 0,
 					      memory_order_relaxed);
 			return;
@@ -487,7 +503,7 @@ void troupe__objtab_fit(troupe *rt)
 	struct troupe__objtab *t = &rt->objs;
 	uint64_t made = atomic_load_explicit(&t->next_seq,
 					     memory_order_relaxed);
-	unsigned long want = size_for(live_estimate(rt, made));
+	unsigned long want = size_for(live_estimate(rt, made), load_shift(rt));
 	atomic_store(&t->sized_for, want);
 	atomic_store_explicit(&t->oversized_at, 0, memory_order_relaxed);
 	cds_lfht_resize(t->ht, want);
@@ -1582,24 +1598,35 @@ bool troupe__obj_resolve_value(troupe *rt, struct troupe__obj *o,
 	return true;
 }
 
-bool troupe__obj_resolve_error(troupe *rt, struct troupe__obj *o,
-			       troupe_err err, char *msg)
+/* An error's text: msg (NULL for troupe_strerror's), freed with free_fn
+ * when the object goes (NULL: a string that outlives it). */
+static bool resolve_error(troupe *rt, struct troupe__obj *o, troupe_err err,
+			  const char *msg, troupe_free_fn free_fn)
 {
 	if (!begin_resolve(o)) {
-		troupe__free(msg);
+		if (free_fn != NULL)
+			free_fn((void *)msg);
 		return false;
 	}
 	o->err = err;
-	if (msg != NULL) {
-		o->data = msg;
-		o->size = strlen(msg) + 1;
-		o->free_fn = troupe__free;
-	} else {
-		o->data = troupe_strerror(err);
-		o->size = strlen(o->data) + 1;
-	}
+	o->data = msg != NULL ? msg : troupe_strerror(err);
+	o->size = strlen(o->data) + 1;
+	o->free_fn = free_fn;
 	finish_resolve(rt, o, TROUPE__ERROR);
 	return true;
+}
+
+bool troupe__obj_resolve_error(troupe *rt, struct troupe__obj *o,
+			       troupe_err err, char *msg)
+{
+	return resolve_error(rt, o, err, msg,
+			     msg != NULL ? troupe__free : NULL);
+}
+
+bool troupe__obj_resolve_error_static(troupe *rt, struct troupe__obj *o,
+				      troupe_err err, const char *msg)
+{
+	return resolve_error(rt, o, err, msg, NULL);
 }
 
 bool troupe__waiter_add(troupe *rt, struct troupe__obj *o,
@@ -1705,10 +1732,10 @@ size_t troupe__objtab_resolve_all(troupe *rt)
 	if (extra != NULL)
 		troupe__obj_unref(rt, extra);
 	for (size_t i = 0; i < n; i++) {
-		troupe__obj_resolve_error(
-			rt, pending[i], TROUPE_ESHUTDOWN,
-			troupe__format("the runtime shut down before this "
-				       "object was ready"));
+		troupe__obj_resolve_error_static(rt, pending[i],
+						 TROUPE_ESHUTDOWN,
+						 "the runtime shut down before "
+						 "this object was ready");
 		troupe__obj_unref(rt, pending[i]);
 	}
 	troupe__free(pending);

@@ -158,8 +158,9 @@ bool troupe__objtab_flush_worker(troupe *rt, struct troupe__worker *w);
 /* Shutdown, first: threads keep no more slots of this table, and those
  * they keep stay in it (troupe__objtab_fini frees them). */
 void troupe__objtab_close_slots(struct troupe__objtab *t);
-/* Shutdown, next: sizes the table for what it holds now, at once on this
- * thread (not inside a read-side section).  A table left big by an
+/* Shutdown, next, and again once queued tasks are dropped: sizes the table
+ * for what it holds now and for walks (objtab.c, SWEEP_SHIFT), at once on
+ * this thread (not inside a read-side section).  A table left big by an
  * earlier burst makes every walk over it slow (troupe__objtab_resolve_all). */
 void troupe__objtab_fit(troupe *rt);
 /* When the depot's oldest spare batch beyond the few it always keeps will
@@ -342,6 +343,10 @@ bool troupe__obj_resolve_value(troupe *rt, struct troupe__obj *o,
 			       troupe_free_fn free_fn);
 bool troupe__obj_resolve_error(troupe *rt, struct troupe__obj *o,
 			       troupe_err err, char *msg);
+/* The same with msg a string that outlives every object (a literal): no
+ * copy to make, which counts when shutdown resolves millions at once. */
+bool troupe__obj_resolve_error_static(troupe *rt, struct troupe__obj *o,
+				      troupe_err err, const char *msg);
 
 /* Hangs w on o's waiter list.  Returns false (w not added) when o has
  * already resolved.  Otherwise w->wake runs once o resolves. */

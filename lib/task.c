@@ -94,9 +94,12 @@ static void release_args(troupe *rt, struct troupe__task *t)
 void troupe__task_fail(troupe *rt, struct troupe__task *t, troupe_err err,
 		       const char *msg)
 {
+	/* Those already resolved (shutdown's sweep reaches a queued task's
+	 * objects before the task is dropped) need no copy of msg made. */
 	for (unsigned i = 0; i < t->nret; i++)
-		troupe__obj_resolve_error(rt, t->rets[i], err,
-					  troupe__format("%s", msg));
+		if (!troupe__obj_done(t->rets[i]))
+			troupe__obj_resolve_error(rt, t->rets[i], err,
+						  troupe__format("%s", msg));
 }
 
 const char *troupe__fn_name(troupe *rt, troupe_fn fn, const char *given,
