@@ -1003,6 +1003,36 @@ int child_pending_troupe(long n)
 	return 0;
 }
 
+// Shutdown with N tasks still queued behind a blocked worker, their refs
+// held: every one must resolve (ESHUTDOWN) and be freed.
+int child_shutdown_troupe(long n)
+{
+	troupe_config cfg{};
+	cfg.num_workers = 1;
+	troupe *rt;
+	troupe_err e = troupe_init(&rt, &cfg);
+	if (e != TROUPE_OK)
+		return fail_child("troupe_init", e);
+	troupe_ref blocker;
+	if ((e = troupe_submit(rt, blocker_task, nullptr, 0, nullptr,
+			       &blocker)) != TROUPE_OK)
+		return fail_child("troupe_submit (blocker)", e);
+	while (!blocker_started.load())
+		std::this_thread::yield();
+	for (long i = 0; i < n; i++) {
+		troupe_ref ref;
+		if ((e = troupe_submit(rt, empty_task, nullptr, 0, nullptr,
+				       &ref)) != TROUPE_OK)
+			return fail_child("troupe_submit", e);
+	}
+	blocker_release.store(1, std::memory_order_release);
+	auto t0 = Clock::now();
+	if ((e = troupe_shutdown(rt)) != TROUPE_OK)
+		return fail_child("troupe_shutdown", e);
+	emit({{"shutdown_per_s", double(n) / seconds_since(t0)}});
+	return 0;
+}
+
 // What you'd write instead: a queue of std::packaged_task and the futures.
 int child_pending_baseline(long n)
 {
@@ -1254,6 +1284,8 @@ int run_child_mode(const std::string &name)
 {
 	if (name == "pending_troupe")
 		return child_pending_troupe(pending_n());
+	if (name == "shutdown_troupe")
+		return child_shutdown_troupe(pending_n());
 	if (name == "pending_baseline")
 		return child_pending_baseline(pending_n());
 	if (name == "idle_troupe")
@@ -1559,6 +1591,9 @@ SCALE_ROWS("scale_pending_tasks/submit", "pending", 10000000, PENDING,
 	   "submit_per_s", "submit_ns", -1);
 SCALE_ROWS("scale_pending_tasks/get", "pending", 10000000, PENDING,
 	   "drain_per_s", "get_release_ns", -1);
+SCALE_ROWS("scale_pending_tasks/shutdown", "pending", 1000000,
+	   "shutdown_troupe", "TROUPE_BENCH_PENDING", "shutdown_per_s",
+	   "shutdown_ns", -1);
 SCALE_ROWS("scale_live_actors/bytes", "actors", 1000000, ACTORS,
 	   "bytes_per_actor", "B_per_actor", 1);
 SCALE_ROWS("scale_live_actors/create", "actors", 1000000, ACTORS,
