@@ -208,11 +208,16 @@ static troupe_ref call_ref(troupe *rt, troupe_actor a, troupe_method m,
 	return r;
 }
 
-/* Gets an i64 result (hang-checked) and releases the ref. */
+/* Gets an i64 result (hang-checked) and releases the ref.  A failure's
+ * message is printed before the check fails: it says which body failed. */
 static int64_t take_i64(troupe *rt, troupe_ref r)
 {
 	int64_t v = 0;
-	assert_int_equal(troupe_get_i64(rt, r, TEST_HANG_S, &v), TROUPE_OK);
+	troupe_err e = troupe_get_i64(rt, r, TEST_HANG_S, &v);
+	const char *msg;
+	if (e == TROUPE_ETASK && troupe_error_message(rt, r, &msg) == TROUPE_OK)
+		print_error("take_i64: %s\n", msg);
+	assert_int_equal(e, TROUPE_OK);
 	assert_int_equal(troupe_release(rt, r), TROUPE_OK);
 	return v;
 }
