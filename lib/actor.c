@@ -907,6 +907,10 @@ static troupe_err make_actor(troupe *rt, const troupe_class *cls,
 		a->constructed = true;
 		atomic_init(&a->phase, LIVE);
 	}
+	/* Relaxed, and stored once: see troupe_shutdown, step 4. */
+	if (!atomic_load_explicit(&rt->made_actors, memory_order_relaxed))
+		atomic_store_explicit(&rt->made_actors, true,
+				      memory_order_relaxed);
 	/* One handle, the caller's; turns take holds as they are scheduled. */
 	troupe__obj_insert(rt, &a->obj, TROUPE__OBJ_ACTOR, 0);
 	*out = a;

@@ -50,6 +50,9 @@ struct troupe {
 	alignas(TROUPE__CACHELINE) _Atomic int external_blocked;
 	/* Outside threads running a task inline in a get (future.c). */
 	_Atomic int external_running;
+	/* Set by the first actor made (actor.c): without one, shutdown skips
+	 * the actors' sweep of the table, a miss per object it holds. */
+	_Atomic bool made_actors;
 
 	pthread_rwlock_t fn_lock;
 	struct troupe__fn_entry *fns[TROUPE__FN_BUCKETS];

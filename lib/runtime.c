@@ -130,6 +130,7 @@ troupe_err troupe_init(troupe **out, const troupe_config *cfg)
 		return TROUPE_ENOMEM;
 	atomic_init(&rt->external_blocked, 0);
 	atomic_init(&rt->external_running, 0);
+	atomic_init(&rt->made_actors, false);
 	troupe_err err = troupe__objtab_init(&rt->objs);
 	if (err != TROUPE_OK)
 		goto fail_objs;
@@ -222,8 +223,13 @@ troupe_err troupe_shutdown(troupe *rt)
 		if (dropped)
 			troupe__objtab_fit(rt);
 	} while (troupe__objtab_resolve_all(rt) > 0);
-	/* 4. Actors: free their calls, run the destructors not yet run. */
-	troupe__actors_shutdown(rt);
+	/* 4. Actors: free their calls, run the destructors not yet run.
+	 *    Relaxed: an actor made on a worker is ordered before this by
+	 *    the join, and one made outside by whatever ordered its thread's
+	 *    calls before troupe_shutdown; a create racing shutdown past its
+	 *    `stopping` check is missed by the sweep as well. */
+	if (atomic_load_explicit(&rt->made_actors, memory_order_relaxed))
+		troupe__actors_shutdown(rt);
 	troupe__dispatch(rt);
 	/* 5. Wait for outside threads still inside get/wait to leave; any
 	 *    that come later see `stopping` and leave at once. */
