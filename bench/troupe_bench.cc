@@ -963,22 +963,37 @@ void blocker_task(troupe *, troupe_ctx *, const troupe_value *, size_t)
 		std::this_thread::yield();
 }
 
-// One worker held by a blocking task; N empty tasks queued behind it.
-int child_pending_troupe(long n)
+// A runtime of one worker, which blocker_task holds until blocker_release
+// (*blocker: its ref); on failure, the call that failed in *what.
+troupe_err start_held(troupe **rt, troupe_ref *blocker, const char **what)
 {
 	troupe_config cfg{};
 	cfg.num_workers = 1;
-	troupe *rt;
-	troupe_err e = troupe_init(&rt, &cfg);
-	if (e != TROUPE_OK)
-		return fail_child("troupe_init", e);
-	std::vector<troupe_ref> refs(size_t(n) + 1);
-	std::memset(refs.data(), 0, refs.size() * sizeof refs[0]);
-	if ((e = troupe_submit(rt, blocker_task, nullptr, 0, nullptr,
-			       &refs[0])) != TROUPE_OK)
-		return fail_child("troupe_submit (blocker)", e);
+	troupe_err e = troupe_init(rt, &cfg);
+	if (e != TROUPE_OK) {
+		*what = "troupe_init";
+		return e;
+	}
+	e = troupe_submit(*rt, blocker_task, nullptr, 0, nullptr, blocker);
+	if (e != TROUPE_OK) {
+		*what = "troupe_submit (blocker)";
+		return e;
+	}
 	while (!blocker_started.load())
 		std::this_thread::yield();
+	return TROUPE_OK;
+}
+
+// One worker held by a blocking task; N empty tasks queued behind it.
+int child_pending_troupe(long n)
+{
+	troupe *rt;
+	std::vector<troupe_ref> refs(size_t(n) + 1);
+	std::memset(refs.data(), 0, refs.size() * sizeof refs[0]);
+	const char *what;
+	troupe_err e = start_held(&rt, &refs[0], &what);
+	if (e != TROUPE_OK)
+		return fail_child(what, e);
 	double before = rss_bytes();
 	auto t0 = Clock::now();
 	for (long i = 1; i <= n; i++)
@@ -1007,18 +1022,12 @@ int child_pending_troupe(long n)
 // held: every one must resolve (ESHUTDOWN) and be freed.
 int child_shutdown_troupe(long n)
 {
-	troupe_config cfg{};
-	cfg.num_workers = 1;
 	troupe *rt;
-	troupe_err e = troupe_init(&rt, &cfg);
-	if (e != TROUPE_OK)
-		return fail_child("troupe_init", e);
 	troupe_ref blocker;
-	if ((e = troupe_submit(rt, blocker_task, nullptr, 0, nullptr,
-			       &blocker)) != TROUPE_OK)
-		return fail_child("troupe_submit (blocker)", e);
-	while (!blocker_started.load())
-		std::this_thread::yield();
+	const char *what;
+	troupe_err e = start_held(&rt, &blocker, &what);
+	if (e != TROUPE_OK)
+		return fail_child(what, e);
 	for (long i = 0; i < n; i++) {
 		troupe_ref ref;
 		if ((e = troupe_submit(rt, empty_task, nullptr, 0, nullptr,
