@@ -436,8 +436,8 @@ static uint64_t live_estimate(troupe *rt, uint64_t made)
 	return made > gone ? made - gone : 0;
 }
 
-/* How many objects a bucket is sized for, as a shift: 0 for the usual
- * half, SWEEP_SHIFT more once rt is shutting down. */
+/* The load the table is sized for, as a shift of the usual half an object
+ * a bucket: SWEEP_SHIFT once rt is shutting down, else 0. */
 static unsigned load_shift(troupe *rt)
 {
 	return troupe__stopping(rt) ? SWEEP_SHIFT : 0;
