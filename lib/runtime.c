@@ -218,8 +218,9 @@ troupe_err troupe_shutdown(troupe *rt)
 			dropped = true;
 		/* Tasks that were queued held their objects in the table:
 		 * with millions of them, the table sized for them made the
-		 * sweep walk them all (measured, 4M tasks queued at shutdown:
-		 * 3.4 s a sweep; after the fit, none). */
+		 * sweep walk them all (measured, 4M tasks queued at shutdown,
+		 * refs released: drain and sweeps 6.5 s, 0.3 s after the
+		 * fit). */
 		if (dropped)
 			troupe__objtab_fit(rt);
 	} while (troupe__objtab_resolve_all(rt) > 0);
