@@ -147,6 +147,8 @@ const char *who_label(const std::string &who)
 		return "Ray 2.48.0";
 	if (who == "target")
 		return "target";
+	if (who == "memcpy")
+		return "memcpy, warm";
 	return nullptr;
 }
 

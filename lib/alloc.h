@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 
 #ifdef TROUPE_LIBC_MALLOC
+#include <malloc.h>
 static inline void *troupe__malloc(size_t n) { return malloc(n); }
 static inline void *troupe__calloc(size_t k, size_t n) { return calloc(k, n); }
 static inline void *troupe__realloc(void *p, size_t n) { return realloc(p, n); }
@@ -27,6 +28,10 @@ static inline void *troupe__zalloc_aligned(size_t n, size_t align)
 		return NULL;
 	return memset(p, 0, n);
 }
+static inline size_t troupe__usable_size(void *p)
+{
+	return malloc_usable_size(p);
+}
 #else
 #include <mimalloc.h>
 static inline void *troupe__malloc(size_t n) { return mi_malloc(n); }
@@ -37,6 +42,10 @@ static inline void *troupe__zalloc_aligned(size_t n, size_t align)
 {
 	return mi_zalloc_aligned(n, align);
 }
+static inline size_t troupe__usable_size(void *p)
+{
+	return mi_usable_size(p);
+}
 #endif
 
 /* A block for a large value about to be filled by a copy.  Fresh memory
@@ -44,21 +53,28 @@ static inline void *troupe__zalloc_aligned(size_t n, size_t align)
  * asking for transparent huge pages over the block's 2 MiB-aligned middle
  * takes one fault per 2 MiB instead (measured: a 100 MiB troupe_put went
  * from ~1.6 to ~4.9 GB/s, bench/README.md).  Only a hint: where THP is off
- * or memory is fragmented the kernel falls back to small pages. */
+ * or memory is fragmented the kernel falls back to small pages.  Better
+ * still is no fresh block: value.c keeps released ones for reuse. */
 #define TROUPE__LARGE_VALUE ((size_t)8 << 20)
 #define TROUPE__HUGE_PAGE ((uintptr_t)2 << 20)
+
+/* Advice (madvise) for the whole 2 MiB pages inside [p, p + n): the head
+ * and tail of the block share their pages with other blocks. */
+static inline void troupe__advise_middle(void *p, size_t n, int advice)
+{
+	uintptr_t lo = ((uintptr_t)p + TROUPE__HUGE_PAGE - 1) &
+		       ~(TROUPE__HUGE_PAGE - 1);
+	uintptr_t hi = ((uintptr_t)p + n) & ~(TROUPE__HUGE_PAGE - 1);
+	if (hi > lo)
+		(void)madvise((void *)lo, hi - lo, advice);
+}
 
 static inline void *troupe__malloc_large(size_t n)
 {
 	void *p = troupe__malloc(n);
 #ifdef MADV_HUGEPAGE
-	if (p != NULL && n >= TROUPE__LARGE_VALUE) {
-		uintptr_t lo = ((uintptr_t)p + TROUPE__HUGE_PAGE - 1) &
-			       ~(TROUPE__HUGE_PAGE - 1);
-		uintptr_t hi = ((uintptr_t)p + n) & ~(TROUPE__HUGE_PAGE - 1);
-		if (hi > lo)
-			(void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-	}
+	if (p != NULL && n >= TROUPE__LARGE_VALUE)
+		troupe__advise_middle(p, n, MADV_HUGEPAGE);
 #endif
 	return p;
 }

@@ -30,6 +30,19 @@ struct troupe__fn_entry {
 };
 #define TROUPE__FN_BUCKETS 64
 
+/* Blocks of large values kept for the next one (value.c, "large
+ * blocks"): the oldest first. */
+#define TROUPE__BIG_SLOTS 4
+struct troupe__big_cache {
+	pthread_mutex_t lock;
+	unsigned n;
+	size_t bytes;
+	struct {
+		void *p;
+		size_t cap;
+	} slot[TROUPE__BIG_SLOTS];
+};
+
 struct troupe {
 	/* Read on every call: set once shutdown begins.  Kept apart from the
 	 * counters that workers write. */
@@ -59,6 +72,8 @@ struct troupe {
 
 	struct troupe__registry *registry; /* named actors (actor.c) */
 
+	struct troupe__big_cache big; /* value.c */
+
 	troupe *pool_next; /* recycled structs (runtime.c) */
 };
 
@@ -84,6 +99,19 @@ static inline troupe_err troupe__value_8(const troupe_value *v, void *out)
 	memcpy(out, v->data, 8);
 	return TROUPE_OK;
 }
+
+/* Large value blocks (value.c).  A value of TROUPE__LARGE_VALUE bytes or
+ * more is copied into troupe__big_alloc(rt, size) and owned with
+ * troupe__big_drop as its free function; when the value goes, its holder
+ * hands the block to troupe__big_keep instead, which keeps it for the
+ * next large value or frees it.  troupe__big_drop frees outright (for a
+ * holder with no runtime at hand).  Any thread; init and fini are the
+ * runtime's. */
+void troupe__big_init(troupe *rt);
+void *troupe__big_alloc(troupe *rt, size_t size);
+void troupe__big_drop(void *p);
+void troupe__big_keep(troupe *rt, void *p);
+void troupe__big_fini(troupe *rt);
 
 /* True once shutdown has begun.  Acquire: a call that sees it also sees the
  * state shutdown set up before setting it. */

@@ -1148,13 +1148,15 @@ void troupe__objtab_reclaim_job(troupe *rt, struct troupe__job *job)
 	troupe__free(j);
 }
 
-/* A value object's bytes go as soon as nobody references it. */
-static void drop_value(struct troupe__obj *o)
+/* A value object's bytes go as soon as nobody references it (a large
+ * value's block to be kept for the next one). */
+static void drop_value(troupe *rt, struct troupe__obj *o)
 {
-	if (o->free_fn != NULL) {
+	if (o->free_fn == troupe__big_drop)
+		troupe__big_keep(rt, (void *)o->data);
+	else if (o->free_fn != NULL)
 		o->free_fn((void *)o->data);
-		o->free_fn = NULL;
-	}
+	o->free_fn = NULL;
 }
 
 static void destroy_slow(troupe *rt, struct troupe__obj *o);
@@ -1184,7 +1186,7 @@ static __attribute__((noinline)) void destroy_slow(troupe *rt,
 		troupe__actor_destroy(rt, o); /* retires it when done */
 		return;
 	}
-	drop_value(o);
+	drop_value(rt, o);
 	struct troupe__slot_cache *c = slots_of(rt);
 	if (slots_keep(rt, c, o))
 		slots_put(c, o);
@@ -1429,7 +1431,7 @@ release_found(troupe *rt, struct troupe__slot_cache *c, uint64_t id,
 		unlink_obj(rt, o);
 	troupe__rcu_unlock();
 	if (last) {
-		drop_value(o);
+		drop_value(rt, o);
 		if (keep) {
 			slots_put(c, o);
 		} else {
@@ -1581,7 +1583,9 @@ bool troupe__obj_resolve_value(troupe *rt, struct troupe__obj *o,
 			memcpy(o->inl, data, size);
 		o->data = o->inl;
 	} else {
-		void *copy = troupe__malloc_large(size);
+		bool big = size >= TROUPE__LARGE_VALUE;
+		void *copy = big ? troupe__big_alloc(rt, size) :
+				   troupe__malloc(size);
 		if (copy == NULL) {
 			o->err = TROUPE_ENOMEM;
 			o->data = "out of memory storing a value";
@@ -1591,7 +1595,7 @@ bool troupe__obj_resolve_value(troupe *rt, struct troupe__obj *o,
 		}
 		memcpy(copy, data, size);
 		o->data = copy;
-		o->free_fn = troupe__free;
+		o->free_fn = big ? troupe__big_drop : troupe__free;
 	}
 	o->size = size;
 	finish_resolve(rt, o, TROUPE__READY);

@@ -131,6 +131,7 @@ troupe_err troupe_init(troupe **out, const troupe_config *cfg)
 	atomic_init(&rt->external_blocked, 0);
 	atomic_init(&rt->external_running, 0);
 	atomic_init(&rt->made_actors, false);
+	troupe__big_init(rt);
 	troupe_err err = troupe__objtab_init(&rt->objs);
 	if (err != TROUPE_OK)
 		goto fail_objs;
@@ -169,6 +170,7 @@ fail_sched:
 fail_fd:
 	troupe__objtab_fini(&rt->objs);
 fail_objs:
+	troupe__big_fini(rt);
 	rt_recycle(rt);
 	return err;
 }
@@ -239,6 +241,7 @@ troupe_err troupe_shutdown(troupe *rt)
 
 	troupe__sched_fini(rt);
 	troupe__objtab_fini(&rt->objs);
+	troupe__big_fini(rt); /* after the last value went */
 	troupe__fns_fini(rt);
 	troupe__actors_fini(rt);
 	pthread_rwlock_destroy(&rt->fn_lock);

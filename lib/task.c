@@ -715,12 +715,14 @@ static troupe_err set_ret(troupe_ctx *ctx, unsigned index, const void *data,
 		if (size > 0)
 			memcpy(r->inl, data, size);
 	} else {
-		void *copy = troupe__malloc(size);
+		bool big = size >= TROUPE__LARGE_VALUE;
+		void *copy = big ? troupe__big_alloc(ctx->rt, size) :
+				   troupe__malloc(size);
 		if (copy == NULL)
 			return TROUPE_ENOMEM;
 		memcpy(copy, data, size);
 		r->data = copy;
-		r->free_fn = troupe__free;
+		r->free_fn = big ? troupe__big_drop : troupe__free;
 	}
 	r->size = size;
 	r->set = true;

@@ -4,12 +4,14 @@
  * calls from threads the runtime has never seen, and memory that stays
  * bounded over a million put/get/release cycles.  Public API only.
  */
+#include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <cmocka.h>
 
@@ -1273,6 +1275,280 @@ static void stress_rss(void **state)
 		assert_true(growth < 16.0);
 }
 
+/* ------------------------------------------------------- large values */
+
+/* A released large value's block (8 MiB and up) is kept for the next large
+ * value (lib/value.c): every value must still read back as its own bytes,
+ * whichever block it landed in and whoever released what before. */
+
+#define MIB ((size_t)1 << 20)
+/* Sanitizers check every byte of each copy: smaller values there. */
+#define LARGE_MAX ((TEST_SANITIZED ? 12 : 40) * MIB)
+#define LARGE_ROUNDS (TEST_SANITIZED ? 16 : 40)
+
+/* n bytes for `tag`: the tag's low byte throughout, the tag in the first
+ * word and the size in the last (n is a multiple of 8, >= 16). */
+static void fill_large(unsigned char *p, size_t n, uint64_t tag)
+{
+	memset(p, (int)(tag & 0xff), n);
+	memcpy(p, &tag, 8);
+	uint64_t size = n;
+	memcpy(p + n - 8, &size, 8);
+}
+
+/* Whether v holds fill_large(n, tag); like is LARGE_MAX bytes of the tag's
+ * low byte. */
+static bool holds_large(const troupe_value *v, size_t n, uint64_t tag,
+			const unsigned char *like)
+{
+	if (v->size != n || v->data == NULL)
+		return false;
+	const unsigned char *p = v->data;
+	uint64_t head, tail;
+	memcpy(&head, p, 8);
+	memcpy(&tail, p + n - 8, 8);
+	return head == tag && tail == n && memcmp(p + 8, like, n - 16) == 0;
+}
+
+/* A size in [8 MiB, LARGE_MAX], a multiple of 8. */
+static size_t large_size(uint64_t *rng)
+{
+	return 8 * MIB + (test_rand(rng) % (LARGE_MAX - 8 * MIB + 8)) / 8 * 8;
+}
+
+static uint64_t test_seed(void)
+{
+	const char *e = getenv("TROUPE_TEST_SEED");
+	return e != NULL ? strtoull(e, NULL, 0) : test_time_seed();
+}
+
+struct large_live {
+	troupe_ref ref;
+	size_t n;
+	uint64_t tag;
+	bool held;
+};
+
+/* Puts a fresh large value for tag into l (src is the caller's scratch,
+ * clobbered after the put: the value is a copy). */
+static bool put_large(troupe *rt, unsigned char *src, uint64_t *rng,
+		      uint64_t tag, struct large_live *l)
+{
+	l->n = large_size(rng);
+	l->tag = tag;
+	fill_large(src, l->n, tag);
+	if (troupe_put(rt, src, l->n, &l->ref) != TROUPE_OK)
+		return false;
+	memset(src, 0xee, l->n);
+	l->held = true;
+	return true;
+}
+
+/* Gets l (waiting for it), checks it, releases it; false on any
+ * difference. */
+static bool check_release_large(troupe *rt, struct large_live *l,
+				unsigned char *like)
+{
+	troupe_value v;
+	memset(like, (int)(l->tag & 0xff), l->n);
+	bool ok = troupe_get(rt, l->ref, TEST_HANG_S, &v) == TROUPE_OK &&
+		  holds_large(&v, l->n, l->tag, like);
+	ok = troupe_release(rt, l->ref) == TROUPE_OK && ok;
+	l->held = false;
+	return ok;
+}
+
+static void large_values_keep_their_bytes(void **state)
+{
+	struct test_fixture *f = *state;
+	uint64_t seed = test_seed(), rng = seed;
+	print_message("large_values_keep_their_bytes: seed %" PRIu64
+		      " (TROUPE_TEST_SEED)\n",
+		      seed);
+	unsigned char *src = malloc(LARGE_MAX), *like = malloc(LARGE_MAX);
+	assert_non_null(src);
+	assert_non_null(like);
+	/* Three live at a time, replaced in random order: blocks go back to
+	 * the runtime and come out again under values of other sizes. */
+	struct large_live live[3];
+	memset(live, 0, sizeof live);
+	int puts = 0, checked = 0;
+	for (uint64_t round = 1; round <= LARGE_ROUNDS; round++) {
+		struct large_live *l = &live[test_rand(&rng) % 3];
+		if (l->held) {
+			assert_true(check_release_large(f->rt, l, like));
+			checked++;
+		}
+		assert_true(put_large(f->rt, src, &rng, round, l));
+		puts++;
+	}
+	for (int i = 0; i < 3; i++)
+		if (live[i].held) {
+			assert_true(check_release_large(f->rt, &live[i], like));
+			checked++;
+		}
+	assert_int_equal(checked, puts);
+	free(src);
+	free(like);
+}
+
+/* Minor page faults of the calling thread so far. */
+static long thread_faults(void)
+{
+	struct rusage ru;
+	return getrusage(RUSAGE_THREAD, &ru) == 0 ? ru.ru_minflt : -1;
+}
+
+/* The memory of a released large value serves the next one: that put
+ * copies into pages already mapped.  A fresh block of n bytes takes at
+ * least n / 2 MiB - 1 page faults (2 MiB pages) and up to n / 4 KiB; the
+ * bound asserted is half the fewest. */
+static void large_put_reuses_memory(void **state)
+{
+	struct test_fixture *f = *state;
+	size_t n = (TEST_SANITIZED ? 16 : 64) * MIB;
+	long most = (long)(n / (4 * MIB));
+	unsigned char *src = malloc(n), *like = malloc(n);
+	assert_non_null(src);
+	assert_non_null(like);
+	long faults[3];
+	for (uint64_t tag = 1; tag <= 3; tag++) {
+		fill_large(src, n, tag);
+		troupe_ref r;
+		long before = thread_faults();
+		assert_int_equal(troupe_put(f->rt, src, n, &r), TROUPE_OK);
+		faults[tag - 1] = thread_faults() - before;
+		struct large_live l = {r, n, tag, true};
+		assert_true(check_release_large(f->rt, &l, like));
+	}
+	print_message("page faults of three %zu MiB puts in turn: %ld, %ld, "
+		      "%ld\n",
+		      n / MIB, faults[0], faults[1], faults[2]);
+	assert_true(faults[1] < most);
+	assert_true(faults[2] < most);
+	free(src);
+	free(like);
+}
+
+/* Bodies return large values (troupe_return copies them into a block of
+ * the same kind); several at once, on both workers. */
+static void large_return_fn(troupe *rt, troupe_ctx *ctx,
+			    const troupe_value *args, size_t nargs)
+{
+	(void)rt, (void)nargs;
+	int64_t n, tag;
+	troupe_value_i64(&args[0], &n);
+	troupe_value_i64(&args[1], &tag);
+	unsigned char *p = malloc((size_t)n);
+	if (p == NULL) {
+		troupe_fail(ctx, "no memory");
+		return;
+	}
+	fill_large(p, (size_t)n, (uint64_t)tag);
+	troupe_return(ctx, p, (size_t)n);
+	free(p);
+}
+
+static void large_returns_keep_their_bytes(void **state)
+{
+	struct test_fixture *f = *state;
+	uint64_t seed = test_seed(), rng = seed;
+	print_message("large_returns_keep_their_bytes: seed %" PRIu64 "\n",
+		      seed);
+	unsigned char *like = malloc(LARGE_MAX);
+	assert_non_null(like);
+	enum { ROUNDS = 4, PER_ROUND = 4 };
+	int checked = 0;
+	for (int round = 0; round < ROUNDS; round++) {
+		struct large_live l[PER_ROUND];
+		for (int i = 0; i < PER_ROUND; i++) {
+			l[i].n = large_size(&rng);
+			l[i].tag = (uint64_t)(round * PER_ROUND + i + 1);
+			troupe_arg a[2] = {TROUPE_I64((int64_t)l[i].n),
+					   TROUPE_I64((int64_t)l[i].tag)};
+			assert_int_equal(troupe_submit(f->rt, large_return_fn,
+						       a, 2, NULL, &l[i].ref),
+					 TROUPE_OK);
+		}
+		for (int i = 0; i < PER_ROUND; i++) {
+			assert_true(check_release_large(f->rt, &l[i], like));
+			checked++;
+		}
+	}
+	assert_int_equal(checked, ROUNDS * PER_ROUND);
+	free(like);
+}
+
+/* Threads put, check and release large values at once: the kept blocks
+ * pass between them. */
+#define LARGE_THREAD_ROUNDS (TEST_SANITIZED ? 6 : 12)
+
+struct large_thread {
+	troupe *rt;
+	uint64_t seed;
+	int puts, checked;
+	bool failed;
+};
+
+static void *large_churn(void *arg)
+{
+	struct large_thread *t = arg;
+	uint64_t rng = t->seed;
+	unsigned char *src = malloc(LARGE_MAX), *like = malloc(LARGE_MAX);
+	struct large_live live[2];
+	memset(live, 0, sizeof live);
+	for (int round = 0;
+	     round < LARGE_THREAD_ROUNDS && src && like && !t->failed;
+	     round++) {
+		struct large_live *l = &live[test_rand(&rng) % 2];
+		if (l->held) {
+			if (!check_release_large(t->rt, l, like))
+				t->failed = true;
+			t->checked++;
+		}
+		if (!put_large(t->rt, src, &rng, t->seed ^ (uint64_t)round, l))
+			t->failed = true;
+		else
+			t->puts++;
+	}
+	for (int i = 0; i < 2; i++)
+		if (live[i].held) {
+			if (!check_release_large(t->rt, &live[i], like))
+				t->failed = true;
+			t->checked++;
+		}
+	if (src == NULL || like == NULL)
+		t->failed = true;
+	free(src);
+	free(like);
+	return NULL;
+}
+
+static void large_values_across_threads(void **state)
+{
+	struct test_fixture *f = *state;
+	uint64_t seed = test_seed();
+	print_message("large_values_across_threads: seed %" PRIu64 "\n", seed);
+	enum { N = 3 };
+	struct large_thread t[N];
+	pthread_t th[N];
+	for (int i = 0; i < N; i++) {
+		uint64_t s = seed + (uint64_t)i;
+		t[i] = (struct large_thread){f->rt, test_rand(&s), 0, 0, false};
+		assert_int_equal(
+			pthread_create(&th[i], NULL, large_churn, &t[i]), 0);
+	}
+	int puts = 0, checked = 0;
+	for (int i = 0; i < N; i++) {
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+		assert_false(t[i].failed);
+		puts += t[i].puts;
+		checked += t[i].checked;
+	}
+	assert_int_equal(puts, N * LARGE_THREAD_ROUNDS);
+	assert_int_equal(checked, puts);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1312,6 +1588,14 @@ int main(void)
 		cmocka_unit_test(slots_across_runtimes),
 		cmocka_unit_test_setup_teardown(on_ready_double_release, setup,
 						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(large_values_keep_their_bytes,
+						setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(large_put_reuses_memory, setup,
+						test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(large_returns_keep_their_bytes,
+						setup, test_fixture_teardown),
+		cmocka_unit_test_setup_teardown(large_values_across_threads,
+						setup, test_fixture_teardown),
 		cmocka_unit_test_setup_teardown(stress_rss, setup,
 						test_fixture_teardown),
 	};
