@@ -153,7 +153,9 @@ TROUPE_API troupe_err troupe_num_workers(troupe *rt, unsigned *n);
 
 /* Stores a copy of data[0..size) and hands back a new ref to it.  data may
  * be NULL only when size is 0.  The caller's buffer is free again on
- * return. */
+ * return.  Any thread.  The memory of a released value of 8 MiB or more is
+ * kept for the next such value (up to 256 MiB a runtime, marked MADV_FREE:
+ * the kernel takes it back when memory runs short) and freed at shutdown. */
 TROUPE_API troupe_err troupe_put(troupe *rt, const void *data, size_t size,
 				 troupe_ref *ref);
 
