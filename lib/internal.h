@@ -36,7 +36,6 @@ struct troupe__fn_entry {
 struct troupe__big_cache {
 	pthread_mutex_t lock;
 	unsigned n;
-	size_t bytes;
 	struct {
 		void *p;
 		size_t cap;

@@ -121,7 +121,6 @@ void troupe__big_init(troupe *rt)
 {
 	pthread_mutex_init(&rt->big.lock, NULL);
 	rt->big.n = 0;
-	rt->big.bytes = 0;
 }
 
 /* A kept block serves a value of at least two thirds of its size, so a
@@ -129,6 +128,16 @@ void troupe__big_init(troupe *rt)
 static bool big_fits(size_t cap, size_t size)
 {
 	return size <= cap && cap - size <= size / 2;
+}
+
+/* Takes kept block i out of c (under its lock). */
+static void *big_take(struct troupe__big_cache *c, unsigned i)
+{
+	void *p = c->slot[i].p;
+	memmove(&c->slot[i], &c->slot[i + 1],
+		(c->n - i - 1) * sizeof c->slot[0]);
+	c->n--;
+	return p;
 }
 
 void *troupe__big_alloc(troupe *rt, size_t size)
@@ -141,13 +150,8 @@ void *troupe__big_alloc(troupe *rt, size_t size)
 		if (big_fits(c->slot[i].cap, size) &&
 		    (best == c->n || c->slot[i].cap < c->slot[best].cap))
 			best = i;
-	if (best < c->n) {
-		p = c->slot[best].p;
-		c->bytes -= c->slot[best].cap;
-		memmove(&c->slot[best], &c->slot[best + 1],
-			(c->n - best - 1) * sizeof c->slot[0]);
-		c->n--;
-	}
+	if (best < c->n)
+		p = big_take(c, best);
 	pthread_mutex_unlock(&c->lock);
 	return p != NULL ? p : troupe__malloc_large(size);
 }
@@ -171,17 +175,18 @@ void troupe__big_keep(troupe *rt, void *p)
 	void *out[TROUPE__BIG_SLOTS];
 	unsigned nout = 0;
 	pthread_mutex_lock(&c->lock);
-	while (c->n == TROUPE__BIG_SLOTS || c->bytes + cap > BIG_MAX) {
-		out[nout++] = c->slot[0].p;
-		c->bytes -= c->slot[0].cap;
-		memmove(&c->slot[0], &c->slot[1],
-			(c->n - 1) * sizeof c->slot[0]);
-		c->n--;
+	size_t bytes = cap;
+	for (unsigned i = 0; i < c->n; i++)
+		bytes += c->slot[i].cap;
+	/* Room for p: the oldest go (bytes stays <= BIG_MAX once c is
+	 * empty, as cap is). */
+	while (c->n == TROUPE__BIG_SLOTS || bytes > BIG_MAX) {
+		bytes -= c->slot[0].cap;
+		out[nout++] = big_take(c, 0);
 	}
 	c->slot[c->n].p = p;
 	c->slot[c->n].cap = cap;
 	c->n++;
-	c->bytes += cap;
 	pthread_mutex_unlock(&c->lock);
 	for (unsigned i = 0; i < nout; i++)
 		troupe__free(out[i]);
@@ -190,9 +195,7 @@ void troupe__big_keep(troupe *rt, void *p)
 void troupe__big_fini(troupe *rt)
 {
 	struct troupe__big_cache *c = &rt->big;
-	for (unsigned i = 0; i < c->n; i++)
-		troupe__free(c->slot[i].p);
-	c->n = 0;
-	c->bytes = 0;
+	while (c->n > 0)
+		troupe__free(big_take(c, 0));
 	pthread_mutex_destroy(&c->lock);
 }
