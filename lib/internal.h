@@ -99,15 +99,17 @@ static inline troupe_err troupe__value_8(const troupe_value *v, void *out)
 	return TROUPE_OK;
 }
 
-/* Large value blocks (value.c).  A value of TROUPE__LARGE_VALUE bytes or
- * more is copied into troupe__big_alloc(rt, size) and owned with
- * troupe__big_drop as its free function; when the value goes, its holder
- * hands the block to troupe__big_keep instead, which keeps it for the
- * next large value or frees it.  troupe__big_drop frees outright (for a
- * holder with no runtime at hand).  Any thread; init and fini are the
- * runtime's. */
+/* A copy of a value's size bytes (more than fit inline) in a block of its
+ * own, and in *free_fn the function that frees it; NULL on no memory.  A
+ * value of TROUPE__LARGE_VALUE bytes or more gets a block kept from an
+ * earlier one where it can (value.c, "large blocks"), and troupe__big_drop
+ * as its free function: when the value goes, its holder hands the block to
+ * troupe__big_keep instead, which keeps it for the next large value or
+ * frees it.  troupe__big_drop frees outright (for a holder with no runtime
+ * at hand).  Any thread; init and fini are the runtime's. */
+void *troupe__value_copy(troupe *rt, const void *data, size_t size,
+			 troupe_free_fn *free_fn);
 void troupe__big_init(troupe *rt);
-void *troupe__big_alloc(troupe *rt, size_t size);
 void troupe__big_drop(void *p);
 void troupe__big_keep(troupe *rt, void *p);
 void troupe__big_fini(troupe *rt);

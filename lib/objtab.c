@@ -1583,9 +1583,7 @@ bool troupe__obj_resolve_value(troupe *rt, struct troupe__obj *o,
 			memcpy(o->inl, data, size);
 		o->data = o->inl;
 	} else {
-		bool big = size >= TROUPE__LARGE_VALUE;
-		void *copy = big ? troupe__big_alloc(rt, size) :
-				   troupe__malloc(size);
+		void *copy = troupe__value_copy(rt, data, size, &o->free_fn);
 		if (copy == NULL) {
 			o->err = TROUPE_ENOMEM;
 			o->data = "out of memory storing a value";
@@ -1593,9 +1591,7 @@ bool troupe__obj_resolve_value(troupe *rt, struct troupe__obj *o,
 			finish_resolve(rt, o, TROUPE__ERROR);
 			return true;
 		}
-		memcpy(copy, data, size);
 		o->data = copy;
-		o->free_fn = big ? troupe__big_drop : troupe__free;
 	}
 	o->size = size;
 	finish_resolve(rt, o, TROUPE__READY);

@@ -715,14 +715,11 @@ static troupe_err set_ret(troupe_ctx *ctx, unsigned index, const void *data,
 		if (size > 0)
 			memcpy(r->inl, data, size);
 	} else {
-		bool big = size >= TROUPE__LARGE_VALUE;
-		void *copy = big ? troupe__big_alloc(ctx->rt, size) :
-				   troupe__malloc(size);
+		void *copy =
+			troupe__value_copy(ctx->rt, data, size, &r->free_fn);
 		if (copy == NULL)
 			return TROUPE_ENOMEM;
-		memcpy(copy, data, size);
 		r->data = copy;
-		r->free_fn = big ? troupe__big_drop : troupe__free;
 	}
 	r->size = size;
 	r->set = true;

@@ -140,7 +140,7 @@ static void *big_take(struct troupe__big_cache *c, unsigned i)
 	return p;
 }
 
-void *troupe__big_alloc(troupe *rt, size_t size)
+static void *big_alloc(troupe *rt, size_t size)
 {
 	struct troupe__big_cache *c = &rt->big;
 	void *p = NULL;
@@ -154,6 +154,17 @@ void *troupe__big_alloc(troupe *rt, size_t size)
 		p = big_take(c, best);
 	pthread_mutex_unlock(&c->lock);
 	return p != NULL ? p : troupe__malloc_large(size);
+}
+
+void *troupe__value_copy(troupe *rt, const void *data, size_t size,
+			 troupe_free_fn *free_fn)
+{
+	bool big = size >= TROUPE__LARGE_VALUE;
+	void *p = big ? big_alloc(rt, size) : troupe__malloc(size);
+	if (p == NULL)
+		return NULL;
+	*free_fn = big ? troupe__big_drop : troupe__free;
+	return memcpy(p, data, size);
 }
 
 void troupe__big_drop(void *p)
